@@ -1,0 +1,159 @@
+"""validate_events: the ingest stage — raw clickstream in; valid, de-duplicated events and dead letters out.
+
+Runs on a :class:`streams.batch_loop.BatchLoop` inside the worker. Each output record keeps its input's partition
+and carries its provenance header, which makes a restart exact: the handler re-reads the output tails to skip what
+was already emitted and replays the input tail to rebuild its de-duplication window.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from confluent_kafka import Message, Producer
+
+from schemas.codec import EventDecoder
+from schemas.deadletter import DeadLetter, dead_letter_headers
+from schemas.errors import PoisonMessageError
+from schemas.events import Event
+from streams.config import IngestConfig, KafkaConfig, TopicsConfig
+from streams.dedup import DedupWindow
+from streams.ingest import ClockRules, Ingestor, Verdict
+from streams.metrics import DEAD_LETTERS, INGEST_EVENT_AGE_SECONDS, INGEST_RECORDS
+from streams.provenance import last_emitted_offset, source_header
+from streams.reader import read_range
+
+__all__ = ["IngestHandler", "PartitionState"]
+
+logger = logging.getLogger(__name__)
+
+STAGE = "ingest"
+
+
+@dataclass(slots=True)
+class PartitionState:
+    """What ingest keeps per owned input partition."""
+
+    dedup: DedupWindow
+    # Input offsets up to and including this one were already emitted before a restart: replay them silently.
+    replay_through: int
+
+
+class IngestHandler:
+    """The ingest :class:`~streams.batch_loop.BatchHandler`."""
+
+    def __init__(
+        self,
+        kafka: KafkaConfig,
+        topics: TopicsConfig,
+        config: IngestConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._kafka = kafka
+        self._config = config
+        self._source = topics.raw_events
+        self._events = topics.events
+        self._dead = topics.dead_letters
+        self._clock = clock
+        self._ingestor = Ingestor(
+            EventDecoder(max_bytes=config.max_event_bytes),
+            ClockRules(config.max_future_skew_s, config.max_past_skew_s),
+        )
+        self.partitions: dict[int, PartitionState] = {}
+
+    def assigned(self, topic: str, partition: int, committed: int) -> None:
+        """Rebuild the partition's state: de-dup window from the input tail, emitted prefix from the outputs."""
+        cfg = self._config
+        emitted = last_emitted_offset(
+            self._kafka, [self._events, self._dead], partition, self._source, cfg.recovery_tail
+        )
+        dedup = DedupWindow(cfg.dedup_capacity, cfg.dedup_window_s)
+        resume = max(committed, 0)
+        replayed = 0
+        for msg in read_range(self._kafka, topic, partition, max(0, resume - cfg.dedup_capacity), resume):
+            self._ingestor.remember(msg.value(), dedup)
+            replayed += 1
+        self.partitions[partition] = PartitionState(dedup, emitted)
+        logger.info(
+            "ingest partition=%s committed=%s already_emitted_through=%s dedup_rebuilt_from=%s records",
+            partition,
+            committed,
+            emitted,
+            replayed,
+        )
+
+    def revoked(self, topic: str, partition: int) -> None:
+        """Forget the partition."""
+        self.partitions.pop(partition, None)
+
+    def handle(self, messages: list[Message], producer: Producer) -> None:
+        """Route one batch; counts go to the metrics once per batch."""
+        now = self._clock()
+        route, remember = self._ingestor.route, self._ingestor.remember
+        produce, events_topic = producer.produce, self._events
+        source = self._source
+        states = self.partitions
+        valid = duplicate = replayed = 0
+        reasons: Counter[str] = Counter()
+        newest: Event | None = None
+        for msg in messages:
+            partition = msg.partition() or 0
+            offset = msg.offset() or 0
+            state = states[partition]
+            raw = msg.value()
+            if offset <= state.replay_through:
+                remember(raw, state.dedup)
+                replayed += 1
+                continue
+            verdict, payload = route(raw, state.dedup, now)
+            if verdict is Verdict.VALID:
+                event: Event = payload  # type: ignore[assignment]
+                produce(
+                    events_topic,
+                    raw,
+                    event.partition_key.encode(),
+                    partition,
+                    headers=[source_header(source, partition, offset)],
+                )
+                valid += 1
+                newest = event
+            elif verdict is Verdict.DUPLICATE:
+                duplicate += 1
+            else:
+                error: PoisonMessageError = payload  # type: ignore[assignment]
+                self._dead_letter(producer, msg, error, now)
+                reasons[error.reason.value] += 1
+        INGEST_RECORDS.labels("valid").inc(valid)
+        INGEST_RECORDS.labels("duplicate").inc(duplicate)
+        INGEST_RECORDS.labels("replayed").inc(replayed)
+        INGEST_RECORDS.labels("dead").inc(sum(reasons.values()))
+        for reason, count in reasons.items():
+            DEAD_LETTERS.labels(STAGE, reason).inc(count)
+        if newest is not None:
+            INGEST_EVENT_AGE_SECONDS.observe(max(0.0, now - newest.event_time.timestamp()))
+
+    def _dead_letter(self, producer: Producer, msg: Message, error: PoisonMessageError, now: float) -> None:
+        partition = msg.partition() or 0
+        offset = msg.offset() or 0
+        ts_type, ts = msg.timestamp()
+        raw = msg.value() or b""
+        letter = DeadLetter(
+            reason=error.reason.value,
+            detail=error.detail,
+            field=error.field,
+            stage=STAGE,
+            error_type=type(error).__name__,
+            source_topic=self._source,
+            source_partition=partition,
+            source_offset=offset,
+            source_timestamp_ms=ts if ts_type else None,
+            dead_lettered_at_ms=int(now * 1000),
+            raw=raw,
+            key=msg.key(),
+        )
+        headers = [*dead_letter_headers(letter), source_header(self._source, partition, offset)]
+        producer.produce(self._dead, raw, msg.key(), partition, headers=headers)

@@ -1,0 +1,58 @@
+"""Hosts a :class:`~streams.batch_loop.BatchLoop` inside the faust worker, in its own thread.
+
+The loop's consumer blocks in librdkafka (GIL released); the faust event loop stays free for the web server and
+the faust agents. If the loop dies, the service crashes the worker: a supervisor restarts it and the stage's
+restart logic makes the replay exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from abc import abstractmethod
+
+from mode import Service
+
+from streams.batch_loop import BatchLoop
+
+__all__ = ["BatchLoopService"]
+
+logger = logging.getLogger(__name__)
+
+
+class BatchLoopService(Service):
+    """A mode service owning one batch-loop thread; subclasses say how to build the loop."""
+
+    stage = "stage"
+
+    def __post_init__(self) -> None:
+        self._stop_event = threading.Event()
+        self._future: asyncio.Future[None] | None = None
+        self.batch_loop: BatchLoop | None = None
+
+    @abstractmethod
+    def make_loop(self) -> BatchLoop:
+        """Build the loop (called in the loop's thread)."""
+
+    def _run(self) -> None:
+        self.batch_loop = self.make_loop()
+        self.batch_loop.run(self._stop_event)
+
+    async def on_start(self) -> None:
+        self._future = asyncio.get_running_loop().run_in_executor(None, self._run)
+        self.add_future(self._watch(self._future))
+
+    async def _watch(self, future: asyncio.Future[None]) -> None:
+        try:
+            await future
+        except Exception as exc:
+            logger.exception("stage %s crashed; stopping the worker", self.stage)
+            await self.crash(exc)
+
+    async def on_stop(self) -> None:
+        self._stop_event.set()
+        if self._future is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._future), timeout=60)

@@ -1,0 +1,1 @@
+"""Kairos composition root: settings and the ``kairos`` command line."""

@@ -1,0 +1,252 @@
+"""The ``kairos`` command line: the composition root that builds settings and hands them down."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from kairos.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+
+
+@click.group()
+@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), help="TOML settings file.")
+@click.option("--log-level", default="info", show_default=True)
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, log_level: str) -> None:
+    """Kairos: real-time sales interventions from a clickstream."""
+    _configure_logging(log_level)
+    try:
+        ctx.obj = load_settings(os.environ, config_file)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode())
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Listen port (default: settings broker.port).")
+@click.option("--storage", default=None, help="Tansu storage URL (memory://tansu/ or s3://…).")
+@click.pass_context
+def broker(ctx: click.Context, port: int | None, storage: str | None) -> None:
+    """Run the embedded Tansu broker on 127.0.0.1 in the foreground (development and tests)."""
+    from dataclasses import replace
+
+    from streams.broker import start_broker
+    from streams.errors import BrokerBinaryError, BrokerStartError
+
+    settings: Settings = ctx.obj
+    config = replace(
+        settings.broker, port=port or settings.broker.port, storage=storage or settings.broker.storage
+    )
+    try:
+        process = start_broker(config)
+    except (BrokerBinaryError, BrokerStartError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"broker pid={process.pid} bootstrap={process.bootstrap} storage={config.storage}")
+    signal.signal(signal.SIGTERM, lambda *_: process.stop())
+    try:
+        process.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        process.stop()
+
+
+@cli.group()
+def topics() -> None:
+    """Topic administration."""
+
+
+@topics.command("create")
+@click.pass_context
+def topics_create(ctx: click.Context) -> None:
+    """Create every Kairos topic (idempotent; checks partition counts of existing ones)."""
+    from streams.errors import TopicLayoutError
+    from streams.topics import ensure_topics, topic_specs
+
+    settings: Settings = ctx.find_root().obj
+    try:
+        _echo_json(ensure_topics(settings.kafka, topic_specs(settings.topics)))
+    except TopicLayoutError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the worker: every stage of the loop, metrics on /metrics."""
+    from kairos.worker import run_worker
+
+    sys.argv = [sys.argv[0]]  # faust's Worker parses argv; it must not see ours
+    run_worker(ctx.obj)
+
+
+@cli.command()
+@click.option("--shoppers", type=int, default=200, show_default=True)
+@click.option("--duration", type=float, default=600.0, show_default=True, help="Simulated seconds.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--speed", type=float, default=60.0, show_default=True, help="Sim seconds per wall second; 0 = max.")
+@click.option("--malformed-rate", type=float, default=0.0, show_default=True)
+@click.option("--duplicate-rate", type=float, default=0.0, show_default=True)
+@click.option("--truth", type=click.Path(path_type=Path), default=None, help="Ground-truth JSONL output.")
+@click.pass_context
+def simulate(
+    ctx: click.Context,
+    shoppers: int,
+    duration: float,
+    seed: int,
+    speed: float,
+    malformed_rate: float,
+    duplicate_rate: float,
+    truth: Path | None,
+) -> None:
+    """Seeded synthetic shoppers: publish sessions, react to interventions; prints a JSON report."""
+    from kairos.simulate import simulate_to_kafka
+
+    report = simulate_to_kafka(
+        ctx.obj,
+        shoppers=shoppers,
+        duration_s=duration,
+        seed=seed,
+        speed=speed,
+        malformed_rate=malformed_rate,
+        duplicate_rate=duplicate_rate,
+        truth_path=truth,
+    )
+    _echo_json(report)
+
+
+@cli.group()
+def dlq() -> None:
+    """Dead letters: list and re-drive."""
+
+
+@dlq.command("list")
+@click.option("--reason", default=None, help="Only this reason.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def dlq_list(ctx: click.Context, reason: str | None, limit: int, as_json: bool) -> None:
+    """List dead letters with their reason, source coordinates and a preview of the raw bytes."""
+    from collections import Counter
+
+    from streams.deadletters import iter_dead_letters
+
+    settings: Settings = ctx.find_root().obj
+    counts: Counter[str] = Counter()
+    shown = 0
+    for msg, letter in iter_dead_letters(settings.kafka, settings.topics.dead_letters):
+        counts[letter.reason] += 1
+        if (reason and letter.reason != reason) or shown >= limit:
+            continue
+        shown += 1
+        row = {
+            "dlq": f"{msg.partition()}/{msg.offset()}",
+            "reason": letter.reason,
+            "field": letter.field,
+            "detail": letter.detail,
+            "stage": letter.stage,
+            "source": f"{letter.source_topic}/{letter.source_partition}/{letter.source_offset}",
+            "raw": letter.raw[:120].decode("utf-8", "replace"),
+        }
+        if as_json:
+            _echo_json(row)
+        else:
+            click.echo(
+                f"{row['dlq']:>10}  {row['reason']:<26} {row['source']}  {row['field'] or ''} {row['detail']}\n"
+                f"{'':>12}{row['raw']!r}"
+            )
+    click.echo(f"total={sum(counts.values())} by_reason={dict(sorted(counts.items()))}", err=True)
+
+
+@dlq.command("redrive")
+@click.option("--reason", default=None, help="Only dead letters with this reason.")
+@click.option("--group", default="kairos-dlq-redrive", show_default=True, help="Progress is committed here.")
+@click.option("--dry-run", is_flag=True)
+@click.pass_context
+def dlq_redrive(ctx: click.Context, reason: str | None, group: str, dry_run: bool) -> None:
+    """Send dead letters back to their source topic (after a fix), each once per --group."""
+    from streams.deadletters import redrive
+
+    settings: Settings = ctx.find_root().obj
+    result = redrive(
+        settings.kafka,
+        settings.topics.dead_letters,
+        group,
+        accept=(lambda dl: dl.reason == reason) if reason else (lambda _dl: True),
+        dry_run=dry_run,
+    )
+    _echo_json({"scanned": result.scanned, "redriven": result.redriven, "skipped": result.skipped})
+
+
+@cli.group()
+def schemas() -> None:
+    """Wire contracts."""
+
+
+@schemas.command("export")
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("schemas/jsonschema"))
+def schemas_export(directory: Path) -> None:
+    """Write the JSON Schema files publishers validate against."""
+    from schemas.export import export_json_schemas
+
+    for path in export_json_schemas(directory):
+        click.echo(str(path))
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks; the last line of each is one JSON object."""
+
+
+@bench.command("ingest")
+@click.option("--events", type=int, default=200_000, show_default=True)
+@click.option("--partitions", type=int, default=4, show_default=True)
+@click.option("--malformed-rate", type=float, default=0.01, show_default=True)
+@click.option("--profile", is_flag=True, help="Also print a pyinstrument profile of the ingest run.")
+def bench_ingest(events: int, partitions: int, malformed_rate: float, profile: bool) -> None:
+    """Events/s through decode+validate+dedupe+route vs a raw confluent-kafka passthrough, same broker."""
+    from bench.ingest import run
+
+    _echo_json(run(events=events, partitions=partitions, malformed_rate=malformed_rate, profile=profile))
+
+
+@cli.command()
+@click.option("--shoppers", type=int, default=300, show_default=True)
+@click.option("--duration", type=float, default=1800.0, show_default=True, help="Simulated seconds.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--speed", type=float, default=120.0, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, shoppers: int, duration: float, seed: int, speed: float) -> None:
+    """Start the embedded stack (broker, topics, worker), run the simulator through the loop, report, stop."""
+    from kairos.demo import run_demo
+
+    _echo_json(run_demo(ctx.obj, shoppers=shoppers, duration_s=duration, seed=seed, speed=speed))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(auto_envvar_prefix=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The one frozen settings object, built once in the entry point from ``KAIROS_*`` variables and a TOML file.
+
+Names map as ``KAIROS_<SECTION>_<FIELD>``: ``KAIROS_KAFKA_BOOTSTRAP`` sets ``settings.kafka.bootstrap``. A config
+file (``KAIROS_CONFIG=path.toml`` or ``--config``) holds the same sections as tables; the environment wins. Unknown
+sections or fields are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from schemas.errors import KairosError
+from streams.config import BrokerConfig, IngestConfig, KafkaConfig, TopicsConfig
+
+__all__ = ["ENV_PREFIX", "SettingsError", "Settings", "WorkerConfig", "load_settings"]
+
+ENV_PREFIX = "KAIROS_"
+_CONFIG_VAR = "KAIROS_CONFIG"
+
+
+class SettingsError(KairosError):
+    """A configuration value or name is invalid."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """The worker process: where it keeps state and serves ``/metrics``."""
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    data_dir: str = "var"
+    log_level: str = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable in Kairos, one immutable tree."""
+
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    broker: BrokerConfig = field(default_factory=BrokerConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+
+
+_SECTION_TYPES = {
+    "kafka": KafkaConfig,
+    "topics": TopicsConfig,
+    "ingest": IngestConfig,
+    "broker": BrokerConfig,
+    "worker": WorkerConfig,
+}
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    tree: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == _CONFIG_VAR:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
+        if section not in _SECTION_TYPES or not key:
+            raise SettingsError(f"unknown setting {name}: sections are {', '.join(sorted(_SECTION_TYPES))}")
+        tree.setdefault(section, {})[key] = value
+    return tree
+
+
+def _build_section(section: str, values: Mapping[str, Any]) -> Any:
+    cls = _SECTION_TYPES[section]
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        names = ", ".join(f"{section}.{k}" for k in unknown)
+        raise SettingsError(f"unknown setting(s) {names}; {section} has {', '.join(sorted(known))}")
+    try:
+        return msgspec.convert(dict(values), cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid [{section}] setting: {exc}") from exc
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None, **overrides: Mapping[str, Any]
+) -> Settings:
+    """Build the settings: defaults < config file < environment < explicit ``overrides`` (per section).
+
+    Args:
+        environ: the environment to read (``os.environ`` when None is passed by the entry point).
+        config_file: a TOML file with ``[kafka]``, ``[topics]``… tables; ``KAIROS_CONFIG`` names one too.
+        overrides: section name to a mapping of field values, e.g. ``kafka={"bootstrap": "127.0.0.1:9"}``.
+
+    Raises:
+        SettingsError: an unknown section/field, or a value of the wrong type.
+    """
+    environ = environ or {}
+    tree: dict[str, dict[str, Any]] = {}
+    path = config_file or (Path(environ[_CONFIG_VAR]) if environ.get(_CONFIG_VAR) else None)
+    if path is not None:
+        with path.open("rb") as fh:
+            for section, values in tomllib.load(fh).items():
+                if section not in _SECTION_TYPES or not isinstance(values, dict):
+                    raise SettingsError(f"unknown section [{section}] in {path}")
+                tree.setdefault(section, {}).update(values)
+    for section, values in _from_env(environ).items():
+        tree.setdefault(section, {}).update(values)
+    for section, values in overrides.items():
+        if section not in _SECTION_TYPES:
+            raise SettingsError(f"unknown section {section}")
+        tree.setdefault(section, {}).update(values)
+    return Settings(**{section: _build_section(section, values) for section, values in tree.items()})

@@ -1,0 +1,47 @@
+"""Prometheus metrics, one registry for the process, served on ``/metrics`` by the worker."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = [
+    "CONSUMER_LAG",
+    "DEAD_LETTERS",
+    "INGEST_BATCH_SECONDS",
+    "INGEST_EVENT_AGE_SECONDS",
+    "INGEST_RECORDS",
+    "REGISTRY",
+    "render",
+]
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+INGEST_RECORDS = Counter(
+    "kairos_ingest_records",
+    "Records seen by ingest, by outcome (valid, duplicate, dead, replayed)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "kairos_dead_letters", "Records sent to the dead-letter topic", ["stage", "reason"], registry=REGISTRY
+)
+INGEST_BATCH_SECONDS = Histogram(
+    "kairos_ingest_batch_seconds",
+    "Wall time to process, deliver and commit one ingest batch",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=REGISTRY,
+)
+INGEST_EVENT_AGE_SECONDS = Histogram(
+    "kairos_ingest_event_age_seconds",
+    "Processing time minus event time of the newest valid event of each batch",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "kairos_consumer_lag", "High watermark minus consumed position", ["stage", "topic", "partition"], registry=REGISTRY
+)
+
+
+def render() -> bytes:
+    """The registry in Prometheus text format."""
+    return generate_latest(REGISTRY)
