@@ -74,8 +74,9 @@ class IngestHandler:
         dedup = DedupWindow(cfg.dedup_capacity, cfg.dedup_window_s)
         resume = max(committed, 0)
         replayed = 0
+        now = self._clock()
         for msg in read_range(self._kafka, topic, partition, max(0, resume - cfg.dedup_capacity), resume):
-            self._ingestor.remember(msg.value(), dedup)
+            self._ingestor.remember(msg.value(), dedup, now)
             replayed += 1
         self.partitions[partition] = PartitionState(dedup, emitted)
         logger.info(
@@ -106,7 +107,7 @@ class IngestHandler:
             state = states[partition]
             raw = msg.value()
             if offset <= state.replay_through:
-                remember(raw, state.dedup)
+                remember(raw, state.dedup, now)
                 replayed += 1
                 continue
             verdict, payload = route(raw, state.dedup, now)

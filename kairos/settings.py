@@ -19,7 +19,7 @@ import msgspec
 from schemas.errors import KairosError
 from streams.config import BrokerConfig, IngestConfig, KafkaConfig, TopicsConfig
 
-__all__ = ["ENV_PREFIX", "SettingsError", "Settings", "WorkerConfig", "load_settings"]
+__all__ = ["ENV_PREFIX", "Settings", "SettingsError", "WorkerConfig", "load_settings", "settings_to_env"]
 
 ENV_PREFIX = "KAIROS_"
 _CONFIG_VAR = "KAIROS_CONFIG"
@@ -113,3 +113,18 @@ def load_settings(
             raise SettingsError(f"unknown section {section}")
         tree.setdefault(section, {}).update(values)
     return Settings(**{section: _build_section(section, values) for section, values in tree.items()})
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    """The ``KAIROS_*`` variables that rebuild ``settings`` in a child process (inverse of :func:`load_settings`).
+
+    >>> env = settings_to_env(load_settings({}, kafka={"bootstrap": "h:1"}))
+    >>> env["KAIROS_KAFKA_BOOTSTRAP"], load_settings(env).kafka.bootstrap
+    ('h:1', 'h:1')
+    """
+    env: dict[str, str] = {}
+    for section in _SECTION_TYPES:
+        values = getattr(settings, section)
+        for f in dataclasses.fields(values):
+            env[f"{ENV_PREFIX}{section.upper()}_{f.name.upper()}"] = str(getattr(values, f.name))
+    return env

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, TypeAlias
 from msgspec import Meta, Struct
 
 from schemas.fields import MAX_SAFE_INT, AwareDatetime, Id, Label, Probability, SchemaVersion, Text
-from schemas.invariants import require_aware, require_identity
+from schemas.invariants import missing_identity, naive_datetime
 
 __all__ = [
     "Action",
@@ -101,5 +101,7 @@ class Decision(Struct, frozen=True, kw_only=True):
         Raises:
             ContractViolationError: no identity, or a naive ``event_time``.
         """
-        require_identity(self.user_id, self.anonymous_id)
-        require_aware(self.event_time, "$.event_time")
+        if self.user_id is None and self.anonymous_id is None:
+            raise missing_identity()
+        if self.event_time.tzinfo is None:
+            raise naive_datetime("$.event_time")

@@ -14,7 +14,6 @@ from typing import Annotated, Final, Literal, TypeAlias, get_args
 
 from msgspec import Meta, Struct
 
-from schemas.errors import ContractViolationError, DeadLetterReason
 from schemas.fields import (
     CURRENT_SCHEMA_VERSION,
     AwareDatetime,
@@ -28,7 +27,7 @@ from schemas.fields import (
     Text,
     Url,
 )
-from schemas.invariants import MISSING_IDENTITY_DETAIL, require_aware, require_identity
+from schemas.invariants import missing_identity, naive_datetime
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -85,8 +84,10 @@ class EventBase(Struct, frozen=True, kw_only=True, tag_field="event_type"):
             ContractViolationError: no identity (``MISSING_IDENTITY``) or a naive ``event_time``
                 (``INVALID_VALUE``).
         """
-        require_identity(self.user_id, self.anonymous_id)
-        require_aware(self.event_time, "$.event_time")
+        if self.user_id is None and self.anonymous_id is None:
+            raise missing_identity()
+        if self.event_time.tzinfo is None:
+            raise naive_datetime("$.event_time")
 
     @property
     def event_type(self) -> str:
@@ -100,7 +101,7 @@ class EventBase(Struct, frozen=True, kw_only=True, tag_field="event_type"):
             return self.user_id
         if self.anonymous_id is not None:
             return self.anonymous_id
-        raise ContractViolationError(DeadLetterReason.MISSING_IDENTITY, MISSING_IDENTITY_DETAIL)
+        raise missing_identity()
 
 
 class LineItem(Struct, frozen=True, kw_only=True):

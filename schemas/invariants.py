@@ -1,40 +1,34 @@
-"""Cross-field rules the models enforce in ``__post_init__``, at construction and at decode alike."""
+"""The errors of the cross-field rules that models check in ``__post_init__`` (identity, aware times).
+
+The checks themselves are inlined in each ``__post_init__``: they run on every decode, and a helper call there
+costs more than the check. Only the failure path calls into this module.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Final
 
 from schemas.errors import ContractViolationError, DeadLetterReason
 
-__all__ = ["MISSING_IDENTITY_DETAIL", "require_aware", "require_identity"]
+__all__ = ["MISSING_IDENTITY_DETAIL", "missing_identity", "naive_datetime"]
 
 MISSING_IDENTITY_DETAIL: Final = "at least one of user_id or anonymous_id is required"
 
 
-def require_identity(user_id: str | None, anonymous_id: str | None) -> None:
-    """Insist on at least one identity, the partition key of everything keyed by shopper.
+def missing_identity() -> ContractViolationError:
+    """The error for a value with neither ``user_id`` nor ``anonymous_id``.
 
-    Raises:
-        ContractViolationError: ``MISSING_IDENTITY`` when both are ``None``.
-
-    >>> require_identity(None, "anon-1")
-    >>> try:
-    ...     require_identity(None, None)
-    ... except ContractViolationError as exc:
-    ...     print(exc.reason)
-    missing_identity
+    >>> missing_identity().reason
+    <DeadLetterReason.MISSING_IDENTITY: 'missing_identity'>
     """
-    if user_id is None and anonymous_id is None:
-        raise ContractViolationError(DeadLetterReason.MISSING_IDENTITY, MISSING_IDENTITY_DETAIL)
+    return ContractViolationError(DeadLetterReason.MISSING_IDENTITY, MISSING_IDENTITY_DETAIL)
 
 
-def require_aware(value: datetime, field: str) -> None:
-    """Insist on a timezone-aware datetime (the decoder checks this too; this guards values built in Python).
+def naive_datetime(field: str) -> ContractViolationError:
+    """The error for a datetime without a timezone at JSON path ``field``.
 
-    Raises:
-        ContractViolationError: ``INVALID_VALUE`` for a naive datetime, with ``field`` as the path.
+    >>> naive_datetime("$.event_time").detail
+    'event_time must be timezone-aware'
     """
-    if value.tzinfo is None or value.utcoffset() is None:
-        detail = f"{field.removeprefix('$.')} must be timezone-aware"
-        raise ContractViolationError(DeadLetterReason.INVALID_VALUE, detail, field)
+    name = field.removeprefix("$.")
+    return ContractViolationError(DeadLetterReason.INVALID_VALUE, f"{name} must be timezone-aware", field)

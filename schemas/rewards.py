@@ -9,7 +9,7 @@ from enum import StrEnum
 from msgspec import Struct
 
 from schemas.fields import AwareDatetime, Id, SchemaVersion
-from schemas.invariants import require_aware
+from schemas.invariants import naive_datetime
 
 __all__ = ["Reward", "RewardComponent", "reward_id_for"]
 
@@ -51,7 +51,8 @@ class Reward(Struct, frozen=True, kw_only=True):
         Raises:
             ContractViolationError: ``INVALID_VALUE`` for a naive ``event_time``.
         """
-        require_aware(self.event_time, "$.event_time")
+        if self.event_time.tzinfo is None:
+            raise naive_datetime("$.event_time")
 
 
 def reward_id_for(

@@ -17,6 +17,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from schemas.deadletter import DeadLetter, dead_letter_from_record
 from streams.clients import consumer_config, producer_config
 from streams.config import KafkaConfig
+from streams.reader import consume_batches
 
 __all__ = ["REDRIVE_HEADER", "RedriveResult", "iter_dead_letters", "redrive"]
 
@@ -43,10 +44,7 @@ def _partitions(consumer: Consumer, topic: str) -> list[int]:
 
 def _drain(consumer: Consumer, partitions: int, timeout_s: float) -> Iterator[Message]:
     at_end: set[int] = set()
-    while len(at_end) < partitions:
-        batch = consumer.consume(5000, timeout_s)
-        if not batch:
-            return
+    for batch in consume_batches(consumer, timeout_s):
         for msg in batch:
             err = msg.error()
             if err is None:
@@ -55,6 +53,8 @@ def _drain(consumer: Consumer, partitions: int, timeout_s: float) -> Iterator[Me
                 at_end.add(msg.partition() or 0)
             else:
                 raise RuntimeError(f"reading dead letters failed: {err}")
+        if len(at_end) >= partitions:
+            return
 
 
 def iter_dead_letters(

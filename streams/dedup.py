@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict
 
 __all__ = ["DedupWindow"]
 
 
 class DedupWindow:
-    """The event ids seen recently on one partition.
+    """The event ids seen recently on one partition, least recently seen first.
 
-    Keeps at most ``capacity`` ids and forgets, oldest first, ids whose event time fell more than ``window_s``
-    behind the partition's watermark (the largest event time seen). The guarantee: a copy of an event is caught
-    when its first copy is among the previous ``capacity`` records of the partition and within ``window_s`` of
-    event time. The state is a function of those records, so a restart rebuilds it by replaying them.
+    Holds at most ``capacity`` ids; an id seen again moves to the back. Ids whose latest copy fell more than
+    ``window_s`` of event time behind the partition's watermark (the largest event time seen) are forgotten.
+    The guarantee: a record is caught as a duplicate when an earlier copy is among the previous ``capacity``
+    records of its partition and no more than ``window_s`` behind the watermark. Replaying just those records
+    into an empty window rebuilds a state that keeps the guarantee, which is how a restart recovers it.
 
     >>> dedup = DedupWindow(capacity=2, window_s=60.0)
     >>> dedup.add("a", 0.0), dedup.add("a", 1.0), dedup.add("b", 2.0), dedup.add("c", 3.0), dedup.add("a", 4.0)
@@ -22,7 +23,7 @@ class DedupWindow:
     (True, False)
     """
 
-    __slots__ = ("_ids", "_order", "capacity", "watermark", "window_s")
+    __slots__ = ("_seen", "capacity", "watermark", "window_s")
 
     def __init__(self, capacity: int, window_s: float) -> None:
         if capacity < 1:
@@ -30,28 +31,29 @@ class DedupWindow:
         self.capacity = capacity
         self.window_s = window_s
         self.watermark = float("-inf")
-        self._ids: set[str] = set()
-        self._order: deque[tuple[str, float]] = deque()
+        self._seen: OrderedDict[str, float] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._seen)
 
     def __contains__(self, event_id: object) -> bool:
-        return event_id in self._ids
+        return event_id in self._seen
 
     def add(self, event_id: str, event_time_s: float) -> bool:
-        """Record ``event_id``; True when it is new, False when it is a duplicate."""
-        ids = self._ids
-        if event_id in ids:
-            return False
-        ids.add(event_id)
-        order = self._order
-        order.append((event_id, event_time_s))
+        """Record a copy of ``event_id``; True when it is new, False when it is a duplicate."""
+        seen = self._seen
+        new = event_id not in seen
+        if new:
+            seen[event_id] = event_time_s
+        else:
+            seen.move_to_end(event_id)
+            if event_time_s > seen[event_id]:
+                seen[event_id] = event_time_s
         if event_time_s > self.watermark:
             self.watermark = event_time_s
-        if len(order) > self.capacity:
-            ids.discard(order.popleft()[0])
+        if len(seen) > self.capacity:
+            seen.popitem(last=False)
         horizon = self.watermark - self.window_s
-        while order[0][1] < horizon:
-            ids.discard(order.popleft()[0])
-        return True
+        while seen and next(iter(seen.values())) < horizon:
+            seen.popitem(last=False)
+        return new

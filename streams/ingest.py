@@ -74,13 +74,10 @@ class Ingestor:
             return Verdict.VALID, event
         return Verdict.DUPLICATE, event
 
-    def remember(self, raw: bytes | None, dedup: DedupWindow) -> None:
-        """Replay ``raw`` into ``dedup`` without routing it (state rebuild after a restart).
+    def remember(self, raw: bytes | None, dedup: DedupWindow, now_s: float) -> None:
+        """Replay ``raw`` into ``dedup`` without emitting anything (state rebuild after a restart).
 
-        Clock checks are skipped: remembering an id the live path rejected only makes de-duplication stricter.
+        The same checks as :meth:`route` run first: a clock-skewed event must not move the window's watermark,
+        exactly as it did not when it was first routed.
         """
-        try:
-            event = self._decode(raw if raw is not None else b"")
-        except PoisonMessageError:
-            return
-        dedup.add(event.event_id, event.event_time.timestamp())
+        self.route(raw, dedup, now_s)

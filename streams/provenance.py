@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from streams.clients import consumer_config
 from streams.config import KafkaConfig
+from streams.reader import consume_batches
 
 __all__ = ["SOURCE_HEADER", "last_emitted_offset", "parse_source", "source_header"]
 
@@ -69,10 +70,7 @@ def last_emitted_offset(
         pending = {tp.topic for tp in assignment}
         best = -1
         prefix = f"{source_topic}/{partition}/".encode()
-        while pending:
-            batch = consumer.consume(10_000, timeout_s)
-            if not batch:
-                raise TimeoutError(f"recovery scan of {sorted(pending)}[{partition}] got no data in {timeout_s}s")
+        for batch in consume_batches(consumer, timeout_s):
             for msg in batch:
                 err = msg.error()
                 if err is not None:
@@ -83,6 +81,8 @@ def last_emitted_offset(
                 for name, value in msg.headers() or ():
                     if name == SOURCE_HEADER and value is not None and value.startswith(prefix):
                         best = max(best, int(value[len(prefix) :]))
+            if not pending:
+                break
         return best
     finally:
         consumer.close()

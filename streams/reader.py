@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
@@ -9,7 +10,27 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from streams.clients import consumer_config
 from streams.config import KafkaConfig
 
-__all__ = ["read_range", "watermarks"]
+__all__ = ["consume_batches", "read_range", "watermarks"]
+
+# consume(n, timeout) waits for n records or the timeout, whichever is first, even past the partition's end:
+# poll in short slices and give up only after ``timeout_s`` without any record or event.
+_SLICE_S = 0.1
+
+
+def consume_batches(consumer: Consumer, timeout_s: float) -> Iterator[list[Message]]:
+    """Yield non-empty batches (records and events such as partition EOF) until the caller stops iterating.
+
+    Raises:
+        TimeoutError: nothing arrived for ``timeout_s``.
+    """
+    idle_since = time.monotonic()
+    while True:
+        batch = consumer.consume(10_000, _SLICE_S)
+        if batch:
+            idle_since = time.monotonic()
+            yield batch
+        elif time.monotonic() - idle_since > timeout_s:
+            raise TimeoutError(f"no records or events for {timeout_s}s from {consumer.assignment()}")
 
 
 def watermarks(kafka: KafkaConfig, topic: str, partition: int, timeout_s: float = 10.0) -> tuple[int, int]:
@@ -35,10 +56,7 @@ def read_range(
     consumer = Consumer(consumer_config(kafka, None, **{"enable.partition.eof": True}))
     try:
         consumer.assign([TopicPartition(topic, partition, start)])
-        while True:
-            batch = consumer.consume(10_000, timeout_s)
-            if not batch:
-                raise TimeoutError(f"reading {topic}[{partition}] from {start}: no data in {timeout_s}s")
+        for batch in consume_batches(consumer, timeout_s):
             for msg in batch:
                 err = msg.error()
                 if err is not None:

@@ -1,0 +1,1 @@
+"""Benchmarks of the hot paths; each prints JSON, the last line one object with the headline figures."""
