@@ -34,6 +34,7 @@ def _ingest_loop(settings: Settings) -> BatchLoop:
 
 def build_app(settings: Settings) -> faust.App:
     """The worker's faust app with its stages attached."""
+    Path(settings.worker.data_dir).mkdir(parents=True, exist_ok=True)
     app = create_app(
         settings.kafka,
         app_id=f"{settings.topics.namespace}-worker",

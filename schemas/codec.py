@@ -95,6 +95,14 @@ class StructDecoder(Generic[T]):
             ) from exc
 
     def _classify(self, exc: msgspec.ValidationError, raw: bytes) -> PoisonMessageError:
+        # msgspec validates while it parses, so a truncated document can fail on a field before the parser
+        # reaches the truncation; the precedence says MALFORMED_JSON, so check well-formedness first.
+        try:
+            msgspec.json.decode(raw)
+        except msgspec.ValidationError:
+            pass  # well-formed, e.g. a number out of range: the field error below names it
+        except msgspec.DecodeError as malformed:
+            return PoisonMessageError(DeadLetterReason.MALFORMED_JSON, str(malformed))
         error = poison_from_validation_error(exc, tag_field=self._tag_field)
         if error.reason is DeadLetterReason.NOT_AN_OBJECT or not self._versioned:
             return error

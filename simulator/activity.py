@@ -1,4 +1,4 @@
-"""Activity: one thing a simulated shopper did, in sim time, before :mod:`simulator.wire` makes it an event."""
+"""Activity: one thing a simulated shopper did, in sim time, before :mod:`simulator.wire` makes it wire."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ __all__ = [
     "CartLine",
     "FieldValue",
     "Intervention",
+    "as_float",
+    "as_int",
 ]
 
 ActionType: TypeAlias = Literal[
@@ -46,7 +48,29 @@ class CartLine:
         return self.quantity * self.unit_price
 
 
-FieldValue: TypeAlias = str | int | float | bool | None | tuple[CartLine, ...]
+FieldValue: TypeAlias = str | int | float | bool | tuple[CartLine, ...] | None
+
+
+def as_float(value: FieldValue) -> float:
+    """A numeric field as ``float``.
+
+    Raises:
+        TypeError: the value is not a number.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def as_int(value: FieldValue) -> int:
+    """An integer field as ``int``.
+
+    Raises:
+        TypeError: the value is not an integer.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
 
 
 @dataclass(slots=True)

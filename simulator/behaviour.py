@@ -1,7 +1,7 @@
-"""The shopper model's probabilities: one function per behaviour, shared by the session machine and the oracle.
+"""The shopper model's probabilities: one function per behaviour, shared by sessions and the oracle.
 
-Every random choice the simulation makes about a shopper compares a uniform draw with one of these functions, so
-the oracle (:mod:`simulator.oracle`) computes expectations from exactly the same numbers.
+Every random choice the simulation makes about a shopper compares a uniform draw with one of these functions,
+so the oracle (:mod:`simulator.oracle`) computes expectations from exactly the same numbers.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
+import numpy as np
+
 from simulator.activity import ActionType, Intervention
 from simulator.catalogue import Catalogue, Product
 from simulator.shopper import AddRates, ShopperState, ShopperTraits
@@ -17,36 +19,37 @@ from simulator.state import SessionState
 
 __all__ = [
     "ANNOYANCE_COST_EUR",
+    "CATEGORY_STAY",
     "DEFAULT_DISCOUNT_PCT",
     "EMAIL_CONSENT_RATE",
     "LEAD_VALUE_EUR",
+    "MEAN_ADD_QUANTITY",
     "OFFER_TTL_S",
     "SESSION_TIMEOUT_S",
     "VIEW_SHARE",
     "ReactionKind",
     "ReactionOdds",
     "add_probability",
-    "CATEGORY_STAY",
-    "MEAN_ADD_QUANTITY",
     "add_rates",
-    "expected_adds",
     "annoyance_weight",
     "appeal",
     "completion_probability",
     "defer_probability",
     "drop_hazard",
+    "expected_adds",
     "price_fit",
     "reaction_odds",
     "resolve_offer",
     "return_probability",
+    "survey_score",
 ]
 
 ReactionKind: TypeAlias = Literal["accept", "ignore", "dismiss", "leave"]
 
 SESSION_TIMEOUT_S: Final = 1800.0
-"""An idle pause longer than this ends the session with reason ``timeout`` (emitted at last event + timeout)."""
+"""An idle pause longer than this ends the session with reason ``timeout`` (at last event + timeout)."""
 ANNOYANCE_COST_EUR: Final = 4.0
-"""Ground-truth cost of one unit of annoyance (lost retention), charged by the oracle per expected increase."""
+"""Ground-truth cost of one unit of annoyance (lost retention), charged per expected increase."""
 LEAD_VALUE_EUR: Final = 2.0
 """Ground-truth value of an email signup with marketing consent."""
 EMAIL_CONSENT_RATE: Final = 0.8
@@ -70,17 +73,22 @@ _NUISANCE: Final[dict[ActionType, float]] = {
     "email_capture": 1.0,
     "concierge_message": 0.5,
 }
-_REACTION_ANNOYANCE: Final[dict[ReactionKind, float]] = {"accept": 0.3, "ignore": 0.8, "dismiss": 1.2, "leave": 1.5}
+_REACTION_ANNOYANCE: Final[dict[ReactionKind, float]] = {
+    "accept": 0.3,
+    "ignore": 0.8,
+    "dismiss": 1.2,
+    "leave": 1.5,
+}
 
 
 def price_fit(price: float, budget: float, sensitivity: float) -> float:
     """Willingness in (0, 1) to pay ``price`` given a budget: 0.5 at the budget, steeper when sensitive.
 
     >>> round(price_fit(35.0, 70.0, 0.5), 3), round(price_fit(70.0, 70.0, 0.9), 3)
-    (0.739, 0.5)
+    (0.85, 0.5)
     """
     ratio = max(price, 0.0) / max(budget, 1e-9)
-    return 1.0 / (1.0 + ratio ** (1.0 + 3.0 * sensitivity))
+    return 1.0 / (1.0 + float(ratio ** (1.0 + 3.0 * sensitivity)))
 
 
 def add_probability(traits: ShopperTraits, state: SessionState, product: Product, preference: float) -> float:
@@ -99,20 +107,15 @@ def add_rates(shopper: ShopperState, catalogue: Catalogue) -> AddRates:
     """
     if shopper.add_rates is not None:
         return shopper.add_rates
-    traits = shopper.traits
-    counts, values = [], []
-    for i, category in enumerate(catalogue.categories):
-        products = catalogue.by_category[category]
-        total = sum(p.popularity for p in products)
-        c_count = c_value = 0.0
-        for p in products:
-            if p.in_stock:
-                fit = price_fit(p.price, traits.budget, traits.price_sensitivity)
-                c_count += p.popularity * fit
-                c_value += p.popularity * fit * p.price
-        scale = VIEW_SHARE * 0.8 * (0.2 + 0.8 * traits.rel_prefs[i]) / total
-        counts.append(scale * c_count)
-        values.append(scale * c_value * MEAN_ADD_QUANTITY)
+    traits, cols = shopper.traits, catalogue.arrays
+    k = len(catalogue.categories)
+    ratio = cols.price / max(traits.budget, 1e-9)
+    fit = np.where(cols.in_stock, 1.0 / (1.0 + ratio ** (1.0 + 3.0 * traits.price_sensitivity)), 0.0)
+    total = np.bincount(cols.category, weights=cols.popularity, minlength=k)
+    count = np.bincount(cols.category, weights=cols.popularity * fit, minlength=k)
+    value = np.bincount(cols.category, weights=cols.popularity * fit * cols.price, minlength=k)
+    scale = VIEW_SHARE * 0.8 * (0.2 + 0.8 * np.array(traits.rel_prefs)) / total
+    counts, values = (scale * count).tolist(), (scale * value * MEAN_ADD_QUANTITY).tolist()
     prefs = traits.category_prefs
     rates = AddRates(
         tuple(counts),
@@ -124,7 +127,9 @@ def add_rates(shopper: ShopperState, catalogue: Catalogue) -> AddRates:
     return rates
 
 
-def expected_adds(rates: AddRates, category_index: int | None, intent: float, steps: int) -> tuple[float, float]:
+def expected_adds(
+    rates: AddRates, category_index: int | None, intent: float, steps: int
+) -> tuple[float, float]:
     """Expected number of adds and added EUR over ``steps`` browse steps starting in a category.
 
     Browsing stays in the current category with probability :data:`CATEGORY_STAY` per step, else draws one by
@@ -139,14 +144,32 @@ def expected_adds(rates: AddRates, category_index: int | None, intent: float, st
 
 
 def completion_probability(
-    traits: ShopperTraits, state: SessionState, annoyance: float, gross: float | None = None
+    traits: ShopperTraits,
+    state: SessionState,
+    annoyance: float,
+    gross: float | None = None,
+    *,
+    intent: float | None = None,
+    session_boosts: bool = True,
 ) -> float:
-    """Probability that a checkout ends in a purchase (before conditioning on failed earlier checkouts)."""
+    """Probability that a checkout ends in a purchase (before conditioning on failed earlier checkouts).
+
+    Args:
+        traits: the shopper.
+        state: the session (cart, discount, concierge engagement, nudge).
+        annoyance: the shopper's annoyance at checkout.
+        gross: cart value to assume (default: the cart's).
+        intent: intent to assume (default: the session's).
+        session_boosts: apply this session's engagement and nudge boosts (a later session has neither).
+    """
     value = state.cart_gross if gross is None else gross
     net = value * (1.0 - state.discount_pct / 100.0)
-    p = (0.25 + 0.6 * state.intent) * math.sqrt(price_fit(net, 2.0 * traits.budget, traits.price_sensitivity))
+    intent = state.intent if intent is None else intent
+    p = (0.25 + 0.6 * intent) * math.sqrt(price_fit(net, 2.0 * traits.budget, traits.price_sensitivity))
     p *= 1.0 + 3.0 * traits.discount_responsiveness * state.discount_pct / 100.0
-    p *= (1.25 if state.engaged else 1.0) * (1.1 if state.nudged else 1.0) * (1.0 - 0.5 * annoyance)
+    if session_boosts:
+        p *= (1.25 if state.engaged else 1.0) * (1.1 if state.nudged else 1.0)
+    p *= 1.0 - 0.5 * annoyance
     return min(0.97, max(0.0, p))
 
 
@@ -161,6 +184,16 @@ def defer_probability(state: SessionState) -> float:
     if state.purchased or not state.cart or not state.offer_accepted:
         return 0.0
     return 0.2 + 0.4 * state.intent
+
+
+def survey_score(u: float, accepted: bool, annoyance: float) -> int:
+    """A 1-5 satisfaction score: 4 +0.5 when an offer was accepted, -3 per unit of annoyance, +-1 noise.
+
+    >>> survey_score(0.5, True, 0.0), survey_score(0.5, False, 0.9)
+    (4, 1)
+    """
+    raw = 4.0 + (0.5 if accepted else 0.0) - 3.0 * annoyance + (2.0 * u - 1.0)
+    return max(1, min(5, round(raw)))
 
 
 def return_probability(traits: ShopperTraits, annoyance: float) -> float:
@@ -178,8 +211,9 @@ def resolve_offer(
 ) -> Product | None:
     """The product an upsell or cross-sell offers: the named one, else the model's canonical choice.
 
-    Upsell: a pricier in-stock product of the current (else cart, else favourite) category. Cross-sell: the most
-    popular in-stock product of the named category, else of the strongest complement of the cart's categories.
+    Upsell: a pricier in-stock product of the current (else cart, else favourite) category. Cross-sell: the
+    most popular in-stock product of the named category, else of the strongest complement of the cart's
+    categories.
     """
     if action.action not in ("upsell", "cross_sell"):
         return None
@@ -189,12 +223,14 @@ def resolve_offer(
     if action.action == "upsell":
         category = action.category or state.category or next(iter(state.cart_categories), None)
         if category is None:
-            category = catalogue.categories[max(range(len(catalogue.categories)), key=traits.category_prefs.__getitem__)]
+            category = catalogue.categories[
+                max(range(len(catalogue.categories)), key=traits.category_prefs.__getitem__)
+            ]
         current = catalogue.product(state.product_id) if state.product_id else None
         floor = current.price if current is not None and current.category == category else 0.0
         candidates = catalogue.top_in(category, exclude)
         pricier = [p for p in candidates[:20] if p.price > floor]
-        return (pricier or list(candidates) or [None])[0]
+        return pricier[0] if pricier else (candidates[0] if candidates else None)
     category = action.category
     if category is None:
         sources = state.cart_categories or ((state.category,) if state.category else ())
@@ -210,7 +246,11 @@ def resolve_offer(
 
 
 def appeal(
-    action: Intervention, shopper: ShopperState, state: SessionState, catalogue: Catalogue, offer: Product | None
+    action: Intervention,
+    shopper: ShopperState,
+    state: SessionState,
+    catalogue: Catalogue,
+    offer: Product | None,
 ) -> float:
     """Acceptance probability of an intervention for a shopper with no annoyance."""
     traits = shopper.traits
@@ -219,7 +259,7 @@ def appeal(
     if kind in ("upsell", "cross_sell"):
         if offer is None or not offer.in_stock or offer.product_id in state.cart:
             return 0.0
-        pref = traits.preference(catalogue.categories.index(offer.category))
+        pref = traits.preference(catalogue.category_index[offer.category])
         fit = price_fit(offer.price, traits.budget, traits.price_sensitivity)
         if kind == "upsell":
             in_context = offer.category == state.category or offer.category in state.cart_categories
@@ -277,4 +317,6 @@ def reaction_odds(action: ActionType, annoyance: float, appeal_: float, leaving:
     if total > 0.98:
         scale = (0.98 - leave) / (dismiss + accept)
         dismiss, accept = dismiss * scale, accept * scale
-    return ReactionOdds(accept=accept, ignore=max(0.0, 1.0 - leave - dismiss - accept), dismiss=dismiss, leave=leave)
+    return ReactionOdds(
+        accept=accept, ignore=max(0.0, 1.0 - leave - dismiss - accept), dismiss=dismiss, leave=leave
+    )

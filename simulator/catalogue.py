@@ -1,4 +1,4 @@
-"""A seeded product catalogue: categories, log-normal prices, stock, popularity and frequently-bought-together pairs."""
+"""A seeded product catalogue: categories, log-normal prices, stock, popularity, bought-together pairs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["DEFAULT_CATEGORIES", "Catalogue", "Product"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["DEFAULT_CATEGORIES", "Catalogue", "CatalogueArrays", "Product"]
 
 DEFAULT_CATEGORIES: Final[tuple[tuple[str, float], ...]] = (
     ("electronics", 180.0),
@@ -31,7 +34,28 @@ DEFAULT_CATEGORIES: Final[tuple[tuple[str, float], ...]] = (
 _PRICE_SIGMA: Final = 0.55
 _OUT_OF_STOCK_RATE: Final = 0.03
 _COMPLEMENTS_PER_CATEGORY: Final = 2
-_ADJECTIVES: Final = ("classic", "pro", "eco", "mini", "deluxe", "smart", "soft", "compact", "premium", "basic")
+_ADJECTIVES: Final = (
+    "classic",
+    "pro",
+    "eco",
+    "mini",
+    "deluxe",
+    "smart",
+    "soft",
+    "compact",
+    "premium",
+    "basic",
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CatalogueArrays:
+    """Column view of the products (same order as ``Catalogue.products``) for vectorised expectations."""
+
+    price: npt.NDArray[np.float64]
+    popularity: npt.NDArray[np.float64]
+    in_stock: npt.NDArray[np.bool_]
+    category: npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +92,14 @@ class Catalogue:
     categories: tuple[str, ...]
     medians: tuple[float, ...]
     median_price: Mapping[str, float]
+    category_index: Mapping[str, int]
     by_id: Mapping[str, Product]
     by_category: Mapping[str, tuple[Product, ...]]
     complement_strength: Mapping[tuple[str, str], float]
     _cum_weights: Mapping[str, tuple[float, ...]]
+    _ranked: Mapping[str, tuple[Product, ...]]
+    _complements: Mapping[str, tuple[str, ...]]
+    arrays: CatalogueArrays
 
     @classmethod
     def build(cls, rng: random.Random, size: int = 500, n_categories: int = 12) -> Catalogue:
@@ -123,15 +151,35 @@ class Catalogue:
             by_category[category] = tuple(items)
             cum[category] = tuple(itertools.accumulate(p.popularity for p in items))
             products.extend(items)
+        strength = _complements(rng, categories)
+        ranked = {
+            c: tuple(sorted((p for p in items if p.in_stock), key=lambda p: (-p.popularity, p.product_id)))
+            for c, items in by_category.items()
+        }
+        links: dict[str, tuple[str, ...]] = {}
+        for c in categories:
+            pairs = sorted(((s, b) for (a, b), s in strength.items() if a == c), key=lambda x: (-x[0], x[1]))
+            links[c] = tuple(b for _, b in pairs)
+        index = {c: i for i, c in enumerate(categories)}
+        arrays = CatalogueArrays(
+            price=np.array([p.price for p in products]),
+            popularity=np.array([p.popularity for p in products]),
+            in_stock=np.array([p.in_stock for p in products]),
+            category=np.array([index[p.category] for p in products]),
+        )
         return cls(
             products=tuple(products),
             categories=categories,
             medians=tuple(medians[c] for c in categories),
             median_price=medians,
+            category_index=index,
             by_id={p.product_id: p for p in products},
             by_category=by_category,
-            complement_strength=_complements(rng, categories),
+            complement_strength=strength,
             _cum_weights=cum,
+            _ranked=ranked,
+            _complements=links,
+            arrays=arrays,
         )
 
     def product(self, product_id: str) -> Product | None:
@@ -140,8 +188,7 @@ class Catalogue:
 
     def complements_of(self, category: str) -> tuple[str, ...]:
         """Categories frequently bought together with ``category``, strongest first."""
-        pairs = [(s, b) for (a, b), s in self.complement_strength.items() if a == category]
-        return tuple(b for _, b in sorted(pairs, key=lambda x: (-x[0], x[1])))
+        return self._complements.get(category, ())
 
     def complement(self, a: str, b: str) -> float:
         """Strength in [0, 1] of the frequently-bought-together relation between two categories (0: none)."""
@@ -156,8 +203,8 @@ class Catalogue:
 
     def top_in(self, category: str, exclude: Sequence[str] = ()) -> tuple[Product, ...]:
         """In-stock products of ``category`` by descending popularity, minus ``exclude``."""
-        items = [p for p in self.by_category.get(category, ()) if p.in_stock and p.product_id not in exclude]
-        return tuple(sorted(items, key=lambda p: (-p.popularity, p.product_id)))
+        ranked = self._ranked.get(category, ())
+        return tuple(p for p in ranked if p.product_id not in exclude) if exclude else ranked
 
 
 def _complements(rng: random.Random, categories: tuple[str, ...]) -> dict[tuple[str, str], float]:

@@ -11,7 +11,7 @@ from simulator.errors import SimulatorConfigError
 __all__ = ["DEFAULT_START_TIME", "SimulationConfig"]
 
 DEFAULT_START_TIME: Final = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-"""Sim time 0 when neither the config nor the caller gives a start (pure use; the runner defaults to wall time)."""
+"""Sim time 0 when neither the config nor the caller gives a start (the runner defaults to wall time)."""
 
 
 @dataclass(frozen=True, slots=True)

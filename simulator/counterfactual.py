@@ -1,4 +1,4 @@
-"""Counterfactual rollouts: play a session to its end under an action, to check the oracle against the model."""
+"""Counterfactual rollouts: play a session to its end under an action, to check the oracle."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ _MAX_ACTIVITIES = 10_000
 class RolloutResult:
     """What one rollout realised, in the oracle's units.
 
-    ``value`` = net revenue of the session chain - ``ANNOYANCE_COST_EUR`` * annoyance added by the intervention +
-    ``LEAD_VALUE_EUR`` if the intervention's email capture was accepted with marketing consent.
+    ``value`` = net revenue of the session chain - ``ANNOYANCE_COST_EUR`` * annoyance added by the
+    intervention + ``LEAD_VALUE_EUR`` if the intervention's email capture was accepted with marketing consent.
     """
 
     value: float
@@ -34,7 +34,7 @@ class RolloutResult:
 def rollout(
     session: Session, intervention: Intervention | None, t: float, seed: int | str, *, resample: bool = True
 ) -> RolloutResult:
-    """Fork ``session`` (the original is untouched), show ``intervention`` at ``t`` (or nothing), run to the end.
+    """Fork ``session`` (the original is untouched), show ``intervention`` at ``t``, run to the end.
 
     The chain's return-to-buy visit, if the shopper schedules one, is played too (with no time limit).
 
@@ -68,7 +68,9 @@ def rollout(
                 revenue += float(value) if isinstance(value, int | float) else 0.0
                 purchased = True
             elif act.kind == "email_signup" and intervention is not None and reaction_kind == "accept":
-                lead = lead or (intervention.action == "email_capture" and act.fields["consent_marketing"] is True)
+                lead = lead or (
+                    intervention.action == "email_capture" and act.fields["consent_marketing"] is True
+                )
         nxt = current.next_visit
         current = None
         if nxt is not None and nxt.kind == "return_to_buy" and hops == 0:
@@ -79,8 +81,8 @@ def rollout(
                 fork.catalogue,
                 sid,
                 nxt.t,
-                random.Random(derive_seed(0, seed, sid, "browse")),
-                random.Random(derive_seed(0, seed, sid, "react")),
+                rng=random.Random(derive_seed(0, seed, sid, "browse")),
+                react_rng=random.Random(derive_seed(0, seed, sid, "react")),
                 kind="return_to_buy",
                 intent=nxt.intent,
             )

@@ -1,8 +1,8 @@
 """The discrete-event simulation: many shoppers' sessions on one heap, interventions in, labelled records out.
 
-Sim time is float seconds since ``start_time``. Each session draws from its own generators, seeded from the run
-seed and the session id, so an intervention changes only the session it is shown in, and the same seed with the
-same interventions (at the same sim times) yields byte-identical records.
+Sim time is float seconds since ``start_time``. Each session draws from its own generators, seeded from the
+run seed and the session id, so an intervention changes only the session it is shown in, and the same seed
+with the same interventions (at the same sim times) yields byte-identical records.
 """
 
 from __future__ import annotations
@@ -18,18 +18,25 @@ from typing import Any
 import numpy as np
 
 from schemas.decisions import Decision
-from simulator.activity import Activity, Intervention
+from simulator.activity import Activity, Intervention, as_float
 from simulator.catalogue import Catalogue
 from simulator.config import DEFAULT_START_TIME, SimulationConfig
 from simulator.errors import BadDecisionError
 from simulator.faults import FUTURE_SKEW_S, corrupt, pick_reason
 from simulator.oracle import best_action, oracle_breakdown, oracle_values, regret
 from simulator.records import SimRecord
-from simulator.session import NextVisit, Session
+from simulator.session import Session
 from simulator.shopper import ShopperState, derive_seed, make_population, run_tag
+from simulator.state import NextVisit
 from simulator.summary import SimulationSummary
 from simulator.truth import RealisedOutcome, TruthEntry
-from simulator.wire import encode_event, event_from_activity, event_time, intervention_from_decision, to_builtins
+from simulator.wire import (
+    encode_event,
+    event_from_activity,
+    event_time,
+    intervention_from_decision,
+    to_builtins,
+)
 
 __all__ = ["Simulation"]
 
@@ -39,7 +46,7 @@ _DUPLICATE_MEAN_DELAY_S = 5.0
 
 @dataclass(slots=True)
 class _Chain:
-    """The decisions of a shopper's session chain (a session and its return-to-buy visits) and its purchases."""
+    """The decisions of a session chain (a session and its return-to-buy visit) and its purchases."""
 
     decisions: list[str] = field(default_factory=list)
     purchases: list[tuple[float, float, str | None]] = field(default_factory=list)
@@ -96,8 +103,6 @@ class Simulation:
         self._received = self._applied = 0
         self._revenue = self._discount = 0.0
 
-    # ---- public -----------------------------------------------------------------------------------------------
-
     @property
     def end(self) -> float:
         """Sim time of the end of the run."""
@@ -146,21 +151,27 @@ class Simulation:
     def apply_intervention(self, decision: Decision | Intervention, now: float) -> TruthEntry | None:
         """Show a decision to its shopper at sim time ``max(now, self.now, decision time)``.
 
-        A decision whose time is ahead of the simulation waits on the heap; one for an unknown session or user, a
-        session that has ended, or a decision id already seen is recorded and otherwise ignored.
+        A decision whose time is ahead of the simulation waits on the heap; one for an unknown session or
+        user, a session that has ended, or a decision id already seen is recorded and otherwise ignored.
 
         Returns:
             The decision's truth entry, or ``None`` when the payload does not fit the simulation.
         """
         try:
-            iv = decision if isinstance(decision, Intervention) else intervention_from_decision(decision, self.start_time)
+            iv = (
+                decision
+                if isinstance(decision, Intervention)
+                else intervention_from_decision(decision, self.start_time)
+            )
         except BadDecisionError:
             self._other_status["bad_payload"] += 1
             return None
         self._received += 1
         if iv.decision_id in self.truth:
             self._other_status["duplicate"] += 1
-            return TruthEntry(iv.decision_id, iv.session_id, iv.action, max(now, self.now), status="duplicate")
+            return TruthEntry(
+                iv.decision_id, iv.session_id, iv.action, max(now, self.now), status="duplicate"
+            )
         arrived = max(now, self.now)
         entry = TruthEntry(
             iv.decision_id,
@@ -215,8 +226,6 @@ class Simulation:
         """Every decision received, in arrival order."""
         return list(self.truth.values())
 
-    # ---- internals --------------------------------------------------------------------------------------------
-
     def _push(self, t: float, kind: int, a: Any, b: Any) -> None:
         heapq.heappush(self._heap, (t, next(self._seq), kind, a, b))
 
@@ -231,8 +240,8 @@ class Simulation:
             self.catalogue,
             sid,
             visit.t,
-            random.Random(derive_seed(seed, sid, "browse")),
-            random.Random(derive_seed(seed, sid, "react")),
+            rng=random.Random(derive_seed(seed, sid, "browse")),
+            react_rng=random.Random(derive_seed(seed, sid, "react")),
             kind=visit.kind,
             intent=visit.intent,
         )
@@ -263,19 +272,29 @@ class Simulation:
         discount = sum(p[1] for p in chain.purchases)
         attributed = {p[2] for p in chain.purchases}
         for did in chain.decisions:
-            self.truth[did].outcome = RealisedOutcome(bool(chain.purchases), value, discount, did in attributed, t)
+            self.truth[did].outcome = RealisedOutcome(
+                bool(chain.purchases), value, discount, did in attributed, t
+            )
 
     def _emit(self, act: Activity, out: list[SimRecord]) -> None:
         event = event_from_activity(act, self.start_time)
         key = (act.user_id or act.anonymous_id or "").encode()
         record = SimRecord(
-            key, encode_event(event), "valid", act.event_id, None, event.event_time, act.t, act.kind, act.session_id
+            key,
+            encode_event(event),
+            "valid",
+            act.event_id,
+            None,
+            event.event_time,
+            act.t,
+            act.kind,
+            act.session_id,
         )
         out.append(record)
         self._records["valid"] += 1
         self._events[act.kind] += 1
         if act.kind == "purchase":
-            value, discount = float(act.fields["order_value"] or 0.0), float(act.fields["discount_total"] or 0.0)  # type: ignore[arg-type]
+            value, discount = as_float(act.fields["order_value"]), as_float(act.fields["discount_total"])
             self._purchases += 1
             self._revenue += value
             self._discount += discount
@@ -290,7 +309,9 @@ class Simulation:
             out.append(self._malformed(act, key))
         rate = self.config.duplicate_rate
         if rate > 0.0 and self._duplicates.random() < rate:
-            due = min(self.config.duration_s, act.t + self._duplicates.expovariate(1.0 / _DUPLICATE_MEAN_DELAY_S))
+            due = min(
+                self.config.duration_s, act.t + self._duplicates.expovariate(1.0 / _DUPLICATE_MEAN_DELAY_S)
+            )
             self._push(due, _DUPLICATE, 0, record._replace(kind="duplicate", sim_time=due))
 
     def _malformed(self, act: Activity, key: bytes) -> SimRecord:
@@ -305,7 +326,9 @@ class Simulation:
             stated = self.time_of(act.t)
         self._records["malformed"] += 1
         self._bad_reasons[reason] += 1
-        return SimRecord(key, value, "malformed", bad.event_id, reason, stated, act.t, act.kind, act.session_id)
+        return SimRecord(
+            key, value, "malformed", bad.event_id, reason, stated, act.t, act.kind, act.session_id
+        )
 
     def _deliver(self, iv: Intervention, t: float) -> None:
         entry = self.truth[iv.decision_id]

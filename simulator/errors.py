@@ -20,4 +20,4 @@ class BadDecisionError(SimulatorError):
 
 
 class TopicMissingError(SimulatorError):
-    """A topic the runner needs does not exist (Tansu would auto-create it with 4 partitions: never rely on it)."""
+    """A topic the runner needs does not exist (Tansu would auto-create it with 4 partitions)."""

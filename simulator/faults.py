@@ -1,9 +1,9 @@
-"""Bad-input injection: deliberately broken records, each labelled with the dead-letter reason ingest must give.
+"""Bad-input injection: broken records, each labelled with the dead-letter reason ingest must give.
 
 Every corruption starts from a fresh valid event (own event id) and breaks exactly one rule, chosen so the
 decoder's precedence (oversize > malformed JSON > ... > field errors > identity) yields the intended reason.
-``clock_skew_future`` records decode fine: ingest rejects them by comparing ``event_time`` (one day ahead) with its
-clock.
+``clock_skew_future`` records decode fine: ingest rejects them by comparing ``event_time`` (one day ahead)
+with its clock.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def corrupt(payload: dict[str, Any], reason: str, rng: random.Random) -> bytes:
 
 
 def _invalidate(obj: dict[str, Any]) -> None:
-    """Violate a value constraint (not a type): quantity 0, negative money, score 9, unknown page type, empty id."""
+    """Break a value constraint (not a type): quantity 0, negative money, score 9, bad page type, empty id."""
     if "quantity" in obj:
         obj["quantity"] = 0
     elif isinstance(obj.get("price"), float | int):

@@ -3,14 +3,14 @@
 ``oracle_value`` = E[net revenue of the rest of the session chain | action] - E[... | no action]
 - ``ANNOYANCE_COST_EUR`` * E[annoyance added] + ``LEAD_VALUE_EUR`` * P(email signup with consent).
 
-Net revenue is order value after discount (the discount is the cost). The chain is the current session plus the
-``return_to_buy`` visit an accepted offer can cause. Expectations use the latent state (intent, steps left, what
-failed checkouts revealed) and the same probability functions the simulation draws from (:mod:`behaviour`).
+Net revenue is order value after discount (the discount is the cost). The chain is the current session
+plus the ``return_to_buy`` visit an accepted offer can cause. Expectations use the latent state (intent,
+steps left, what failed checkouts revealed) and the same probability functions the simulation draws from
+(:mod:`simulator.behaviour`).
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 
@@ -20,16 +20,16 @@ from simulator.behaviour import (
     DEFAULT_DISCOUNT_PCT,
     EMAIL_CONSENT_RATE,
     LEAD_VALUE_EUR,
+    MEAN_ADD_QUANTITY,
     ReactionKind,
     ReactionOdds,
-    MEAN_ADD_QUANTITY,
     add_probability,
     add_rates,
-    expected_adds,
     annoyance_weight,
     appeal,
     completion_probability,
     drop_hazard,
+    expected_adds,
     reaction_odds,
     resolve_offer,
 )
@@ -73,24 +73,47 @@ class OracleBreakdown:
     product_id: str | None
 
 
-def expected_net_value(shopper: ShopperState, state: SessionState, catalogue: Catalogue, t: float) -> float:
-    """Expected net revenue still to come from this session and its possible return-to-buy visit."""
+def expected_net_value(
+    shopper: ShopperState,
+    state: SessionState,
+    catalogue: Catalogue,
+    t: float,
+    *,
+    annoyance: float | None = None,
+    leaving: bool | None = None,
+) -> float:
+    """Expected net revenue still to come from this session and its possible return-to-buy visit.
+
+    Args:
+        shopper: the shopper (traits; its add rates are cached on it).
+        state: the session state.
+        catalogue: the products.
+        t: the moment.
+        annoyance: override the shopper's annoyance at ``t`` (what-if evaluation).
+        leaving: override ``state.leaving``.
+    """
     if state.purchased or state.ended:
         return 0.0
     traits = shopper.traits
-    annoyance = shopper.annoyance_now(t)
-    if state.leaving:
+    if annoyance is None:
+        annoyance = shopper.annoyance_now(t)
+    if leaving is None:
+        leaving = state.leaving
+    if leaving:
         p_in, p_cart, gross = 0.0, (1.0 if state.cart else 0.0), state.cart_gross
     else:
         n = 0 if state.phase == "checkout" else max(0, state.steps_left)
         # Annoyance decays while the shopper browses: the hazard sees it mid-way, the checkout at the end.
         horizon = (n + 1) * traits.patience * _MEAN_DWELL_FACTOR
-        p_reach = (1.0 - drop_hazard(traits, state, annoyance * _decay(traits.annoyance_half_life_s, horizon / 2))) ** n
-        category = catalogue.categories.index(state.category) if state.category in catalogue.median_price else None
+        mid_way = annoyance * _decay(traits.annoyance_half_life_s, horizon / 2)
+        p_reach = (1.0 - drop_hazard(traits, state, mid_way)) ** n
+        category = catalogue.category_index.get(state.category) if state.category is not None else None
         adds, added = expected_adds(add_rates(shopper, catalogue), category, state.intent, n)
-        viewing = catalogue.product(state.product_id) if state.page_type == "product" and state.product_id else None
+        viewing = (
+            catalogue.product(state.product_id) if state.page_type == "product" and state.product_id else None
+        )
         if viewing is not None and state.phase == "browse":
-            pref = traits.preference(catalogue.categories.index(viewing.category))
+            pref = traits.preference(catalogue.category_index[viewing.category])
             p_add = add_probability(traits, state, viewing, pref)  # the add decided before the next step
             adds, added = adds + p_add, added + p_add * viewing.price * MEAN_ADD_QUANTITY
         if state.cart:
@@ -106,29 +129,55 @@ def expected_net_value(shopper: ShopperState, state: SessionState, catalogue: Ca
     net = gross * (1.0 - state.discount_pct / 100.0)
     p_later = 0.0
     if state.offer_accepted:
-        later = state.snapshot()
-        later.intent, later.engaged, later.nudged = max(0.6, state.intent), False, False
-        p_return = 0.2 + 0.4 * state.intent
-        p_later = p_return * completion_probability(traits, later, annoyance * _LATER_ANNOYANCE_FACTOR, gross=gross)
+        later = completion_probability(
+            traits,
+            state,
+            annoyance * _LATER_ANNOYANCE_FACTOR,
+            gross=gross,
+            intent=max(0.6, state.intent),
+            session_boosts=False,
+        )
+        p_later = (0.2 + 0.4 * state.intent) * later
     return (p_in + max(0.0, p_cart - p_in) * p_later) * net
 
 
-def canonical_action(action: ActionType, session_id: str, t: float, decision_id: str = "oracle") -> Intervention:
+def canonical_action(
+    action: ActionType, session_id: str, t: float, decision_id: str = "oracle"
+) -> Intervention:
     """The parameters the oracle assumes for an action type: model-chosen products, a 10% discount."""
     pct = DEFAULT_DISCOUNT_PCT if action == "discount" else None
     return Intervention(decision_id=decision_id, session_id=session_id, action=action, t=t, discount_pct=pct)
 
 
 def oracle_breakdown(
-    shopper: ShopperState, state: SessionState, action: Intervention, catalogue: Catalogue, t: float | None = None
+    shopper: ShopperState,
+    state: SessionState,
+    action: Intervention,
+    catalogue: Catalogue,
+    t: float | None = None,
+    *,
+    baseline: float | None = None,
 ) -> OracleBreakdown:
-    """The oracle value of ``action`` with its parts. Pure: the inputs are not modified."""
+    """The oracle value of ``action`` with its parts.
+
+    The inputs are not modified (apart from the shopper's cached add rates).
+
+    Args:
+        shopper: the shopper's carried state.
+        state: the session state at the decision.
+        action: the intervention.
+        catalogue: the products.
+        t: the decision's sim time (default ``state.t``).
+        baseline: :func:`expected_net_value` of doing nothing, if already known.
+    """
     now = state.t if t is None else t
-    offer = resolve_offer(action, shopper.traits, state, catalogue)
+    traits = shopper.traits
+    offer = resolve_offer(action, traits, state, catalogue)
     annoyance = shopper.annoyance_now(now)
     appeal_ = 0.0 if action.action == "none" else appeal(action, shopper, state, catalogue, offer)
     odds = reaction_odds(action.action, annoyance, appeal_, state.leaving)
-    baseline = expected_net_value(shopper, state, catalogue, now)
+    if baseline is None:
+        baseline = expected_net_value(shopper, state, catalogue, now, annoyance=annoyance)
     pid = offer.product_id if offer is not None else action.product_id
     if action.action == "none" or state.ended:
         return OracleBreakdown(action.action, 0.0, odds, appeal_, baseline, {}, 0.0, 0.0, pid)
@@ -138,19 +187,24 @@ def oracle_breakdown(
         p = getattr(odds, kind)
         if p <= 0.0:
             continue
-        s2, sh2 = state.snapshot(), copy.copy(shopper)
-        added += p * sh2.annoy(now, annoyance_weight(shopper.traits, action.action, kind))
+        weight = min(1.0, max(0.0, annoyance_weight(traits, action.action, kind)))
+        after = annoyance + (1.0 - annoyance) * weight  # as ShopperState.annoy
+        added += p * (after - annoyance)
         if kind == "accept":
             if action.action == "email_capture" and not shopper.email_signed_up:
                 lead = p * LEAD_VALUE_EUR * EMAIL_CONSENT_RATE
-            accept_effects(action, offer, sh2, s2, now)
-        elif kind == "leave":
-            s2.leaving = True
-        by_reaction[kind] = expected_net_value(sh2, s2, catalogue, now)
-        total += p * by_reaction[kind]
+            s2 = state.snapshot()
+            accept_effects(action, offer, shopper.clone(), s2, now)
+            value = expected_net_value(shopper, s2, catalogue, now, annoyance=after)
+        else:
+            leaving = True if kind == "leave" else None
+            value = expected_net_value(shopper, state, catalogue, now, annoyance=after, leaving=leaving)
+        by_reaction[kind] = value
+        total += p * value
     cost = ANNOYANCE_COST_EUR * added
-    value = total - baseline - cost + lead
-    return OracleBreakdown(action.action, value, odds, appeal_, baseline, by_reaction, cost, lead, pid)
+    return OracleBreakdown(
+        action.action, total - baseline - cost + lead, odds, appeal_, baseline, by_reaction, cost, lead, pid
+    )
 
 
 def oracle_value(
@@ -178,7 +232,14 @@ def oracle_values(
     shopper: ShopperState, state: SessionState, catalogue: Catalogue, t: float | None = None
 ) -> dict[ActionType, float]:
     """The oracle value of every action type with canonical parameters."""
-    return {a: oracle_value(shopper, state, a, catalogue, t) for a in ACTION_TYPES}
+    now = state.t if t is None else t
+    baseline = expected_net_value(shopper, state, catalogue, now)
+    return {
+        a: oracle_breakdown(
+            shopper, state, canonical_action(a, state.session_id, now), catalogue, now, baseline=baseline
+        ).value
+        for a in ACTION_TYPES
+    }
 
 
 def best_action(values: dict[ActionType, float]) -> ActionType:

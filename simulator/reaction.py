@@ -1,4 +1,4 @@
-"""How a shopper responds to an intervention: impression, then accept, ignore, dismiss or leave, and its effects."""
+"""How a shopper responds to an intervention: impression, then accept, ignore, dismiss or leave."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ class Reaction:
         decision_id: the decision shown.
         session_id: its session.
         action: the intervention type.
-        kind: ``accept``, ``ignore``, ``dismiss``, ``leave``; ``none`` when the action was ``none`` (nothing is
-            shown); ``expired`` when the session had already ended.
+        kind: ``accept``, ``ignore``, ``dismiss``, ``leave``; ``none`` when the action was ``none``
+            (nothing is shown); ``expired`` when the session had already ended.
         t: sim time of the impression (or of the attempt).
         odds: the reaction probabilities the draw used.
         appeal: acceptance probability before annoyance.
@@ -69,7 +69,7 @@ class ReactionPlan:
 def accept_effects(
     intervention: Intervention, offer: Product | None, shopper: ShopperState, state: SessionState, t: float
 ) -> None:
-    """Apply an accepted intervention to the session and shopper state (deterministic; the oracle reuses it)."""
+    """Apply an accepted intervention to session and shopper state (deterministic; the oracle reuses it)."""
     action, did = intervention.action, intervention.decision_id
     if state.leaving and action != "email_capture":
         state.leaving = False
@@ -101,9 +101,10 @@ def plan_reaction(
     state: SessionState,
     catalogue: Catalogue,
     t0: float,
+    *,
     rng: random.Random,
 ) -> ReactionPlan:
-    """Draw the shopper's reaction at ``t0``, update annoyance and state, and list the activities that follow."""
+    """Draw the reaction at ``t0``, update annoyance and state, and list the activities that follow."""
     base = Reaction(intervention.decision_id, state.session_id, intervention.action, "none", t0)
     if state.ended:
         return ReactionPlan(replace(base, kind="expired"))
@@ -130,7 +131,7 @@ def plan_reaction(
         acts.append(("intervention_click", t_click, dict(ref)))
         accept_effects(intervention, offer, shopper, state, t_click)
         reply_id = f"{state.session_id}-c{len(state.decisions)}"
-        acts.extend(_accept_activities(intervention, offer, shopper, t_click, rng, reply_id))
+        acts.extend(_accept_activities(intervention, offer, shopper, t_click, rng=rng, reply_id=reply_id))
     elif kind == "dismiss":
         acts.append(("intervention_dismiss", t_imp + rng.uniform(0.5, 4.0), dict(ref)))
     elif kind == "leave":
@@ -159,6 +160,7 @@ def _accept_activities(
     offer: Product | None,
     shopper: ShopperState,
     t: float,
+    *,
     rng: random.Random,
     reply_id: str,
 ) -> list[PlannedActivity]:
@@ -184,4 +186,3 @@ def _accept_activities(
         }
         return [("chat_message", t + rng.uniform(5.0, 20.0), message)]
     return []
-

@@ -1,8 +1,8 @@
-"""One shopping session as a state machine in event time: browse, cart, checkout, purchase or abandonment, end.
+"""One shopping session as a state machine in event time: browse, cart, checkout, purchase or leave, end.
 
-A :class:`Session` plans one step ahead: :meth:`Session.peek` tells the engine when the next activity is due and
-:meth:`Session.pop` emits it, applies it to the state and plans the next. :meth:`Session.react` shows the shopper an
-intervention (see :mod:`simulator.reaction`), which replaces whatever was planned.
+A :class:`Session` plans one step ahead: :meth:`Session.peek` tells the engine when the next activity is due
+and :meth:`Session.pop` emits it, applies it to the state and plans the next. :meth:`Session.react` shows the
+shopper an intervention (see :mod:`simulator.reaction`), which replaces whatever was planned.
 """
 
 from __future__ import annotations
@@ -12,41 +12,31 @@ import math
 import random
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
-from simulator.activity import Activity, CartLine, FieldValue, Intervention
+from simulator.activity import Activity, CartLine, FieldValue, Intervention, as_float, as_int
 from simulator.behaviour import (
+    EMAIL_CONSENT_RATE,
     SESSION_TIMEOUT_S,
     VIEW_SHARE,
-    ReactionOdds,
     add_probability,
     completion_probability,
     defer_probability,
     drop_hazard,
     return_probability,
+    survey_score,
 )
 from simulator.catalogue import Catalogue
 from simulator.reaction import Reaction, ReactionPlan, plan_reaction
 from simulator.shopper import ShopperState
-from simulator.state import LeaveReason, SessionKind, SessionState
+from simulator.state import LeaveReason, NextVisit, SessionKind, SessionState
 from simulator.text import chat_question, email_hash, search_query, survey_comment
 
-__all__ = ["NextVisit", "Reaction", "ReactionOdds", "Session"]
+__all__ = ["Session"]
 
 _EXIT_INTENT_RATE = {"desktop": 0.85, "tablet": 0.5, "mobile": 0.35}
 _IDLE_RATE = 0.04
 _SURVEY_RATE = 0.2
 _DEFER_MEDIAN_S = 2400.0
-_N = TypeVar("_N", int, float)
-
-
-@dataclass(frozen=True, slots=True)
-class NextVisit:
-    """When the shopper comes back after a session, and why."""
-
-    t: float
-    kind: SessionKind
-    intent: float | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +69,7 @@ class Session:
         catalogue: Catalogue,
         session_id: str,
         start: float,
+        *,
         rng: random.Random,
         react_rng: random.Random,
         kind: SessionKind = "visit",
@@ -122,8 +113,6 @@ class Session:
         else:
             self._plan_landing(start)
 
-    # ---- engine interface -------------------------------------------------------------------------------------
-
     def peek(self) -> float | None:
         """Sim time of the next activity, or ``None`` when the session is over."""
         return self._queue[0].activity.t if self._queue else None
@@ -143,10 +132,13 @@ class Session:
         """Show ``intervention`` to the shopper at sim time ``now`` and schedule the reaction's activities.
 
         The impression always follows (unless the action is ``none`` or the session is over); then the shopper
-        accepts, ignores, dismisses or leaves, with the probabilities of :func:`simulator.behaviour.reaction_odds`.
+        accepts, ignores, dismisses or leaves, with the probabilities of
+        :func:`simulator.behaviour.reaction_odds`.
         """
         t0 = max(now, self.state.t)
-        plan: ReactionPlan = plan_reaction(intervention, self.shopper, self.state, self.catalogue, t0, self.react_rng)
+        plan: ReactionPlan = plan_reaction(
+            intervention, self.shopper, self.state, self.catalogue, t0, rng=self.react_rng
+        )
         if plan.reaction.kind in ("none", "expired"):
             return plan.reaction
         self._queue = [_Planned(self._make(kind, t, fields)) for kind, t, fields in plan.activities]
@@ -164,14 +156,13 @@ class Session:
         """An independent copy of this session (state, shopper state, plan) with fresh generators."""
         clone = copy.copy(self)
         clone.state = self.state.snapshot()
-        clone.shopper = copy.copy(self.shopper)
-        clone.shopper.pending_decisions = list(self.shopper.pending_decisions)
+        clone.shopper = self.shopper.clone()
         clone.rng = random.Random(f"{seed}:browse")
         clone.react_rng = random.Random(f"{seed}:react")
-        clone._queue = [replace(p, activity=replace(p.activity, fields=dict(p.activity.fields))) for p in self._queue]
+        clone._queue = [
+            replace(p, activity=replace(p.activity, fields=dict(p.activity.fields))) for p in self._queue
+        ]
         return clone
-
-    # ---- applying ---------------------------------------------------------------------------------------------
 
     def _apply(self, act: Activity, planned: _Planned) -> None:
         st, f, kind = self.state, act.fields, act.kind
@@ -186,14 +177,17 @@ class Session:
             st.page_type, st.product_id = "search", None
         elif kind == "add_to_cart":
             pid = str(f["product_id"])
-            st.cart[pid] = CartLine(pid, _num(f["quantity"], int), _num(f["unit_price"], float), str(f["category"]))
+            st.cart[pid] = CartLine(pid, as_int(f["quantity"]), as_float(f["unit_price"]), str(f["category"]))
         elif kind == "remove_from_cart":
             st.cart.pop(str(f["product_id"]), None)
         elif kind == "checkout_start":
             st.phase, st.page_type = "checkout", "checkout"
         elif kind == "purchase":
             st.purchased = True
-            st.order_value, st.discount_total = _num(f["order_value"], float), _num(f["discount_total"], float)
+            st.order_value, st.discount_total = (
+                as_float(f["order_value"]),
+                as_float(f["discount_total"]),
+            )
             st.cart.clear()
             self.shopper.saved_cart, self.shopper.offer = (), None
             self.shopper.purchases += 1
@@ -222,17 +216,18 @@ class Session:
         elif self.rng.random() < return_probability(shopper.traits, annoyance):
             self.next_visit = NextVisit(t + self.rng.expovariate(1.0 / shopper.traits.return_gap_s), "visit")
 
-    # ---- planning ---------------------------------------------------------------------------------------------
-
     def _make(self, kind: str, t: float, fields: dict[str, FieldValue]) -> Activity:
         traits = self.shopper.traits
-        return Activity(kind, t, self.state.session_id, traits.user_id, traits.anonymous_id, traits.device, "", fields)
+        return Activity(
+            kind, t, self.state.session_id, traits.user_id, traits.anonymous_id, traits.device, "", fields
+        )
 
     def _push(
         self,
         kind: str,
         t: float,
         fields: dict[str, FieldValue],
+        *,
         consume_step: bool = False,
         leave: tuple[float, LeaveReason] | None = None,
         floor: float | None = None,
@@ -247,8 +242,12 @@ class Session:
         i = bisect_right(self._cum_prefs, self.rng.random() * self._cum_prefs[-1])
         return self.catalogue.categories[min(i, len(self.catalogue.categories) - 1)]
 
-    def _plan_page(self, t: float, page_type: str, url: str, category: str | None = None, step: bool = False) -> None:
-        self._push("page_view", t, {"page_type": page_type, "url": url, "category": category}, consume_step=step)
+    def _plan_page(
+        self, t: float, page_type: str, url: str, category: str | None = None, step: bool = False
+    ) -> None:
+        self._push(
+            "page_view", t, {"page_type": page_type, "url": url, "category": category}, consume_step=step
+        )
 
     def _plan_product(self, t: float, category: str, step: bool = True) -> None:
         p = self.catalogue.sample(category, self.rng)
@@ -293,7 +292,7 @@ class Session:
         t1 = t + dwell
         if st.page_type == "product" and st.product_id is not None and st.product_id not in st.cart:
             product = self.catalogue.by_id[st.product_id]
-            pref = traits.preference(self.catalogue.categories.index(product.category))
+            pref = traits.preference(self.catalogue.category_index[product.category])
             if self.rng.random() < add_probability(traits, st, product, pref):
                 qty = 1 if self.rng.random() < 0.8 else self.rng.randint(2, 3)
                 fields: dict[str, FieldValue] = {
@@ -310,7 +309,9 @@ class Session:
             elif st.page_type != "cart":
                 self._plan_page(t1, "cart", "/cart")
             else:
-                self._push("checkout_start", t1, {"cart_value": round(st.cart_gross, 2), "item_count": st.cart_items})
+                self._push(
+                    "checkout_start", t1, {"cart_value": round(st.cart_gross, 2), "item_count": st.cart_items}
+                )
             return
         if self.rng.random() < drop_hazard(traits, st, annoyance):
             self._plan_leave(t1, "closed")
@@ -332,12 +333,19 @@ class Session:
             self._plan_page(t, "cart", "/cart", step=True)
         elif u < 0.88 and st.cart:
             line = st.cart[rng.choice(sorted(st.cart))]
-            self._push("remove_from_cart", t, {"product_id": line.product_id, "quantity": line.quantity}, consume_step=True)
+            self._push(
+                "remove_from_cart",
+                t,
+                {"product_id": line.product_id, "quantity": line.quantity},
+                consume_step=True,
+            )
         elif u < 0.88 + 0.3 * traits.chattiness:
             n = self._seq
             text, about_discount = chat_question(rng, category, traits.budget)
             st.discount_seeker = st.discount_seeker or about_discount
-            self._push("chat_message", t, {"text": text, "message_id": f"{st.session_id}-m{n}"}, consume_step=True)
+            self._push(
+                "chat_message", t, {"text": text, "message_id": f"{st.session_id}-m{n}"}, consume_step=True
+            )
         else:
             page = "account" if traits.logged_in and rng.random() < 0.5 else "other"
             self._plan_page(t, page, f"/{page}", step=True)
@@ -345,13 +353,19 @@ class Session:
     def _plan_resolution(self, t: float) -> None:
         st, shopper = self.state, self.shopper
         if not shopper.email_signed_up and self.rng.random() < 0.3 * shopper.traits.email_propensity:
-            self._push("email_signup", t + self._dwell(0.5), _signup_fields(shopper, self.rng))
+            consent = self.rng.random() < EMAIL_CONSENT_RATE
+            signup: dict[str, FieldValue] = {
+                "email_hash": email_hash(shopper.traits.anonymous_id),
+                "consent_marketing": consent,
+            }
+            self._push("email_signup", t + self._dwell(0.5), signup)
             return
         p = completion_probability(shopper.traits, st, shopper.annoyance_now(t))
         t1 = t + self._dwell(2.0)
         if st.u_buy < p and st.cart:
             lines = tuple(
-                replace(line, discount=round(line.gross * st.discount_pct / 100.0, 2)) for line in st.cart.values()
+                replace(line, discount=round(line.gross * st.discount_pct / 100.0, 2))
+                for line in st.cart.values()
             )
             discount = round(sum(line.discount for line in lines), 2)
             fields: dict[str, FieldValue] = {
@@ -368,8 +382,9 @@ class Session:
 
     def _plan_leave(self, t: float, reason: LeaveReason, floor: float | None = None) -> None:
         st, device = self.state, self.shopper.traits.device
-        if reason == "timeout":
-            self._push("session_end", t + SESSION_TIMEOUT_S, {"reason": "timeout"}, floor=floor)
+        if reason == "timeout":  # gone idle from now: the session times out unless something brings them back
+            st.leaving, st.leave_at, st.leave_reason = True, t + SESSION_TIMEOUT_S, "timeout"
+            self._push("session_end", st.leave_at, {"reason": "timeout"}, floor=floor)
         elif self.rng.random() < _EXIT_INTENT_RATE[device]:
             end = t + self.rng.uniform(2.0, 10.0)
             self._push("exit_intent", t, {"page_type": st.page_type}, leave=(end, reason), floor=floor)
@@ -379,7 +394,7 @@ class Session:
     def _plan_after_purchase(self, t: float) -> None:
         st, shopper = self.state, self.shopper
         if st.decisions and not self._surveyed and self.rng.random() < _SURVEY_RATE:
-            score = _survey_score(self.rng, st.offer_accepted, shopper.annoyance_now(t))
+            score = survey_score(self.rng.random(), st.offer_accepted, shopper.annoyance_now(t))
             fields: dict[str, FieldValue] = {
                 "survey_id": "csat-v1",
                 "score": score,
@@ -395,18 +410,3 @@ class Session:
 
 def _opt(value: FieldValue) -> str | None:
     return None if value is None else str(value)
-
-
-def _num(value: FieldValue, kind: type[_N]) -> _N:
-    if not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {value!r}")
-    return kind(value)
-
-
-def _survey_score(rng: random.Random, accepted: bool, annoyance: float) -> int:
-    raw = 4.0 + (0.5 if accepted else 0.0) - 3.0 * annoyance + rng.uniform(-1.0, 1.0)
-    return max(1, min(5, round(raw)))
-
-
-def _signup_fields(shopper: ShopperState, rng: random.Random) -> dict[str, FieldValue]:
-    return {"email_hash": email_hash(shopper.traits.anonymous_id), "consent_marketing": rng.random() < 0.8}

@@ -14,8 +14,8 @@ from simulator.activity import CartLine
 
 __all__ = [
     "DEVICES",
-    "AddRates",
     "GROUPS",
+    "AddRates",
     "Device",
     "Group",
     "SavedOffer",
@@ -98,7 +98,9 @@ class ShopperTraits:
         rel = tuple(p / top for p in self.category_prefs)
         object.__setattr__(self, "rel_prefs", rel)
         object.__setattr__(self, "cum_prefs", tuple(itertools.accumulate(self.category_prefs)))
-        object.__setattr__(self, "pref_bar", sum(p * r for p, r in zip(self.category_prefs, rel, strict=True)))
+        object.__setattr__(
+            self, "pref_bar", sum(p * r for p, r in zip(self.category_prefs, rel, strict=True))
+        )
 
     @property
     def logged_in(self) -> bool:
@@ -149,6 +151,21 @@ class ShopperState:
     pending_decisions: list[str] = field(default_factory=list)
     add_rates: AddRates | None = None
 
+    def clone(self) -> ShopperState:
+        """An independent copy for what-if evaluation (the pending-decision list is copied)."""
+        return ShopperState(
+            self.traits,
+            self.annoyance,
+            self.annoyance_at,
+            self.email_signed_up,
+            self.sessions,
+            self.purchases,
+            self.saved_cart,
+            self.offer,
+            list(self.pending_decisions),
+            self.add_rates,
+        )
+
     def annoyance_now(self, t: float) -> float:
         """Annoyance at sim time ``t`` after exponential decay, in [0, 1]."""
         if self.annoyance == 0.0:
@@ -174,7 +191,9 @@ def derive_seed(seed: int, *names: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
-def make_population(rng: np.random.Generator, n: int, n_categories: int, tag: str) -> tuple[ShopperTraits, ...]:
+def make_population(
+    rng: np.random.Generator, n: int, n_categories: int, tag: str
+) -> tuple[ShopperTraits, ...]:
     """Draw ``n`` shoppers' traits (vectorised; the result depends only on the generator's state).
 
     Group ``b`` is made slightly more price sensitive with a lower budget, so that a policy keyed on behaviour

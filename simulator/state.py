@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 from simulator.activity import CartLine
 
-__all__ = ["LeaveReason", "Phase", "SessionKind", "SessionState"]
+__all__ = ["LeaveReason", "NextVisit", "Phase", "SessionKind", "SessionState"]
 
 Phase: TypeAlias = Literal["browse", "checkout", "ended"]
 SessionKind: TypeAlias = Literal["visit", "return_to_buy"]
 LeaveReason: TypeAlias = Literal["closed", "timeout", "logout"]
+
+
+@dataclass(frozen=True, slots=True)
+class NextVisit:
+    """When the shopper comes back after a session, and why."""
+
+    t: float
+    kind: SessionKind
+    intent: float | None = None
 
 
 @dataclass(slots=True)
@@ -99,7 +107,12 @@ class SessionState:
 
     def snapshot(self) -> SessionState:
         """An independent copy (cart and decision list copied) for what-if evaluation."""
-        clone = copy.copy(self)
+        clone = object.__new__(SessionState)
+        for name in _SLOTS:
+            object.__setattr__(clone, name, getattr(self, name))
         clone.cart = dict(self.cart)
         clone.decisions = list(self.decisions)
         return clone
+
+
+_SLOTS: tuple[str, ...] = SessionState.__slots__

@@ -38,7 +38,7 @@ def chat_question(rng: random.Random, category: str, budget: float) -> tuple[str
     """A shopper's question to the chat and whether it is about discounts.
 
     >>> chat_question(random.Random(3), "books", 42.0)
-    ('Can I pay in instalments?', False)
+    ('Is there a sale on books soon?', True)
     """
     template, about_discount = rng.choice(_QUESTIONS)
     return template.format(category=category, budget=int(round(budget, -1)) or 10), about_discount

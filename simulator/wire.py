@@ -1,4 +1,4 @@
-"""The one place that touches wire types: activities to ``schemas`` events and bytes, decisions to interventions.
+"""The one place that touches wire types: activities to ``schemas`` events, decisions to interventions.
 
 Everything else in the simulator speaks the model's own terms (:class:`~simulator.activity.Activity`,
 :class:`~simulator.activity.Intervention`), so a change in the contracts is absorbed here.
@@ -16,7 +16,7 @@ from schemas.decisions import Action, Decision, InterventionType
 from schemas.errors import PoisonMessageError
 from schemas.events import EVENT_CLASSES, Event, LineItem
 from schemas.fields import CURRENT_SCHEMA_VERSION
-from simulator.activity import ACTION_TYPES, ActionType, Activity, CartLine, Intervention
+from simulator.activity import ACTION_TYPES, Activity, CartLine, Intervention
 from simulator.errors import BadDecisionError
 
 __all__ = [
@@ -123,7 +123,7 @@ def intervention_from_decision(decision: Decision, start_time: datetime) -> Inte
     return Intervention(
         decision_id=decision.decision_id,
         session_id=decision.session_id,
-        action=cast(ActionType, kind),
+        action=kind,
         t=sim_seconds(start_time, decision.event_time),
         user_id=decision.user_id,
         anonymous_id=decision.anonymous_id,

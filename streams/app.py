@@ -45,7 +45,7 @@ def create_app(
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request, **_: Any) -> Response:
-            return self.bytes(render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+            return self.bytes(render(), content_type="text/plain")
 
     @app.page("/healthz")
     class Health(View):

@@ -40,7 +40,7 @@ def make_mix(n: int, seed: int, now: datetime, bad_share: float = 0.1, dup_share
             mix.records.append(rng.choice(sent))
         else:
             event_id = f"ev-{seed}-{i}"
-            at = now - timedelta(seconds=n - i)
+            at = now - timedelta(seconds=(n - i) * 0.1)  # all inside the 1 h de-dup window
             kind = rng.randrange(3)
             common = {"event_id": event_id, "event_time": at, "schema_version": 1, "session_id": f"s-{user}"}
             if kind == 0:

@@ -112,3 +112,10 @@ def test_remember_rebuilds_dedup_without_routing(ingestor: Ingestor) -> None:
     assert "e1" in dedup and len(dedup) == 1
     assert dedup.watermark == NOW.timestamp()  # the skewed event did not move it
     assert route(ingestor, view("e1"), dedup)[0] is Verdict.DUPLICATE
+
+
+def test_truncated_document_is_malformed_even_when_a_field_fails_first(ingestor: Ingestor) -> None:
+    verdict, error = route(ingestor, b'{"event_type": "page_view", "event_id": 3')
+    assert verdict is Verdict.DEAD
+    assert isinstance(error, PoisonMessageError)
+    assert error.reason is DeadLetterReason.MALFORMED_JSON
