@@ -69,7 +69,7 @@ class IngestHandler:
         """Rebuild the partition's state: de-dup window from the input tail, emitted prefix from the outputs."""
         cfg = self._config
         emitted = last_emitted_offset(
-            self._kafka, [self._events, self._dead], partition, self._source, cfg.recovery_tail
+            self._kafka, [self._events, self._dead], partition, self._source, tail=cfg.recovery_tail
         )
         dedup = DedupWindow(cfg.dedup_capacity, cfg.dedup_window_s)
         resume = max(committed, 0)
@@ -156,5 +156,8 @@ class IngestHandler:
             raw=raw,
             key=msg.key(),
         )
-        headers = [*dead_letter_headers(letter), source_header(self._source, partition, offset)]
+        headers: list[tuple[str, str | bytes | None]] = [
+            *dead_letter_headers(letter),
+            source_header(self._source, partition, offset),
+        ]
         producer.produce(self._dead, raw, msg.key(), partition, headers=headers)

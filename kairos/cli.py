@@ -18,9 +18,7 @@ __all__ = ["main"]
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
 
 
 @click.group()
@@ -34,8 +32,6 @@ def cli(ctx: click.Context, config_file: Path | None, log_level: str) -> None:
         ctx.obj = load_settings(os.environ, config_file)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
 
 
 def _echo_json(obj: Any) -> None:
@@ -54,9 +50,7 @@ def broker(ctx: click.Context, port: int | None, storage: str | None) -> None:
     from streams.errors import BrokerBinaryError, BrokerStartError
 
     settings: Settings = ctx.obj
-    config = replace(
-        settings.broker, port=port or settings.broker.port, storage=storage or settings.broker.storage
-    )
+    config = replace(settings.broker, port=port or settings.broker.port, storage=storage or settings.broker.storage)
     try:
         process = start_broker(config)
     except (BrokerBinaryError, BrokerStartError) as exc:
@@ -120,7 +114,7 @@ def simulate(
     truth: Path | None,
 ) -> None:
     """Seeded synthetic shoppers: publish sessions, react to interventions; prints a JSON report."""
-    from kairos.simulate import simulate_to_kafka
+    from kairos.simulate import report_summary, simulate_to_kafka
 
     report = simulate_to_kafka(
         ctx.obj,
@@ -132,7 +126,7 @@ def simulate(
         duplicate_rate=duplicate_rate,
         truth_path=truth,
     )
-    _echo_json(report)
+    _echo_json(report_summary(report))
 
 
 @cli.group()
@@ -232,15 +226,18 @@ def bench_ingest(events: int, partitions: int, malformed_rate: float, profile: b
 
 @cli.command()
 @click.option("--shoppers", type=int, default=300, show_default=True)
-@click.option("--duration", type=float, default=1800.0, show_default=True, help="Simulated seconds.")
+@click.option("--duration", type=float, default=600.0, show_default=True, help="Simulated seconds.")
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--speed", type=float, default=120.0, show_default=True)
+@click.option("--speed", type=float, default=10.0, show_default=True, help="Sim seconds per wall second.")
 @click.pass_context
 def demo(ctx: click.Context, shoppers: int, duration: float, seed: int, speed: float) -> None:
     """Start the embedded stack (broker, topics, worker), run the simulator through the loop, report, stop."""
     from kairos.demo import run_demo
 
-    _echo_json(run_demo(ctx.obj, shoppers=shoppers, duration_s=duration, seed=seed, speed=speed))
+    result = run_demo(ctx.obj, shoppers=shoppers, duration_s=duration, seed=seed, speed=speed)
+    _echo_json(result)
+    if not result["ok"]:
+        raise SystemExit(1)
 
 
 def main() -> None:

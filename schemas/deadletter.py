@@ -155,9 +155,7 @@ def dead_letter_headers(dl: DeadLetter) -> list[tuple[str, bytes]]:
     return headers
 
 
-def dead_letter_from_record(
-    key: bytes | None, value: bytes | None, headers: RecordHeaders | None
-) -> DeadLetter:
+def dead_letter_from_record(key: bytes | None, value: bytes | None, headers: RecordHeaders | None) -> DeadLetter:
     """Rebuild a :class:`DeadLetter` from a dead-letter record (the inverse of :func:`dead_letter_headers`).
 
     Headers outside the ``kairos.dlq.`` prefix are ignored; a repeated header keeps its last value.

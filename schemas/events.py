@@ -245,9 +245,7 @@ Event: TypeAlias = (
 )
 """Any event; decode with :class:`schemas.EventDecoder`."""
 
-EVENT_CLASSES: Final[Mapping[str, type[Event]]] = {
-    str(cls.__struct_config__.tag): cls for cls in get_args(Event)
-}
+EVENT_CLASSES: Final[Mapping[str, type[Event]]] = {str(cls.__struct_config__.tag): cls for cls in get_args(Event)}
 """``event_type`` → struct."""
 
 EVENT_TYPES: Final[frozenset[str]] = frozenset(EVENT_CLASSES)

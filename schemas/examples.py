@@ -142,12 +142,8 @@ def example_events() -> dict[str, Event]:
             comment="Quick delivery",
             decision_id="d-1",
         ),
-        SessionEnd(
-            event_id="e-11", event_time=t, schema_version=v, session_id="s-1", user_id="u-1", reason="timeout"
-        ),
-        ExitIntent(
-            event_id="e-12", event_time=t, schema_version=v, session_id="s-1", user_id="u-1", page_type="cart"
-        ),
+        SessionEnd(event_id="e-11", event_time=t, schema_version=v, session_id="s-1", user_id="u-1", reason="timeout"),
+        ExitIntent(event_id="e-12", event_time=t, schema_version=v, session_id="s-1", user_id="u-1", page_type="cart"),
         InterventionImpression(
             event_id="e-13",
             event_time=t,

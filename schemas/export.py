@@ -41,17 +41,13 @@ def json_schemas() -> dict[str, bytes]:
     examples: dict[str, msgspec.Struct] = {f"{name}.json": event for name, event in example_events().items()}
     examples["decision.json"] = example_decision()
     examples["reward.json"] = example_reward()
-    documents: dict[str, Any] = {
-        f"{name}.json": msgspec.json.schema(cls) for name, cls in EVENT_CLASSES.items()
-    }
+    documents: dict[str, Any] = {f"{name}.json": msgspec.json.schema(cls) for name, cls in EVENT_CLASSES.items()}
     documents["event.json"] = msgspec.json.schema(Event)
     documents["decision.json"] = msgspec.json.schema(Decision)
     documents["reward.json"] = msgspec.json.schema(Reward)
     for name, example in examples.items():
         documents[name]["examples"] = [msgspec.to_builtins(example)]
-    return {
-        name: _render(name, _with_identity_rule(document)) for name, document in sorted(documents.items())
-    }
+    return {name: _render(name, _with_identity_rule(document)) for name, document in sorted(documents.items())}
 
 
 def export_json_schemas(directory: Path) -> list[Path]:

@@ -67,9 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duplicate-rate", type=float, default=0.0)
     parser.add_argument("--catalogue-size", type=int, default=500)
     parser.add_argument("--categories", type=int, default=12)
-    parser.add_argument(
-        "--speed", type=float, default=1.0, help="sim seconds per wall second; <= 0: flat out"
-    )
+    parser.add_argument("--speed", type=float, default=1.0, help="sim seconds per wall second; <= 0: flat out")
     parser.add_argument("--truth", type=Path, default=None, help="write the ground-truth JSON lines here")
     parser.add_argument("--grace", type=float, default=2.0)
     args = parser.parse_args(argv)

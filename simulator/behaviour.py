@@ -127,9 +127,7 @@ def add_rates(shopper: ShopperState, catalogue: Catalogue) -> AddRates:
     return rates
 
 
-def expected_adds(
-    rates: AddRates, category_index: int | None, intent: float, steps: int
-) -> tuple[float, float]:
+def expected_adds(rates: AddRates, category_index: int | None, intent: float, steps: int) -> tuple[float, float]:
     """Expected number of adds and added EUR over ``steps`` browse steps starting in a category.
 
     Browsing stays in the current category with probability :data:`CATEGORY_STAY` per step, else draws one by
@@ -317,6 +315,4 @@ def reaction_odds(action: ActionType, annoyance: float, appeal_: float, leaving:
     if total > 0.98:
         scale = (0.98 - leave) / (dismiss + accept)
         dismiss, accept = dismiss * scale, accept * scale
-    return ReactionOdds(
-        accept=accept, ignore=max(0.0, 1.0 - leave - dismiss - accept), dismiss=dismiss, leave=leave
-    )
+    return ReactionOdds(accept=accept, ignore=max(0.0, 1.0 - leave - dismiss - accept), dismiss=dismiss, leave=leave)

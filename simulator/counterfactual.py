@@ -68,9 +68,7 @@ def rollout(
                 revenue += float(value) if isinstance(value, int | float) else 0.0
                 purchased = True
             elif act.kind == "email_signup" and intervention is not None and reaction_kind == "accept":
-                lead = lead or (
-                    intervention.action == "email_capture" and act.fields["consent_marketing"] is True
-                )
+                lead = lead or (intervention.action == "email_capture" and act.fields["consent_marketing"] is True)
         nxt = current.next_visit
         current = None
         if nxt is not None and nxt.kind == "return_to_buy" and hops == 0:

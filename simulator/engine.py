@@ -169,9 +169,7 @@ class Simulation:
         self._received += 1
         if iv.decision_id in self.truth:
             self._other_status["duplicate"] += 1
-            return TruthEntry(
-                iv.decision_id, iv.session_id, iv.action, max(now, self.now), status="duplicate"
-            )
+            return TruthEntry(iv.decision_id, iv.session_id, iv.action, max(now, self.now), status="duplicate")
         arrived = max(now, self.now)
         entry = TruthEntry(
             iv.decision_id,
@@ -272,9 +270,7 @@ class Simulation:
         discount = sum(p[1] for p in chain.purchases)
         attributed = {p[2] for p in chain.purchases}
         for did in chain.decisions:
-            self.truth[did].outcome = RealisedOutcome(
-                bool(chain.purchases), value, discount, did in attributed, t
-            )
+            self.truth[did].outcome = RealisedOutcome(bool(chain.purchases), value, discount, did in attributed, t)
 
     def _emit(self, act: Activity, out: list[SimRecord]) -> None:
         event = event_from_activity(act, self.start_time)
@@ -309,9 +305,7 @@ class Simulation:
             out.append(self._malformed(act, key))
         rate = self.config.duplicate_rate
         if rate > 0.0 and self._duplicates.random() < rate:
-            due = min(
-                self.config.duration_s, act.t + self._duplicates.expovariate(1.0 / _DUPLICATE_MEAN_DELAY_S)
-            )
+            due = min(self.config.duration_s, act.t + self._duplicates.expovariate(1.0 / _DUPLICATE_MEAN_DELAY_S))
             self._push(due, _DUPLICATE, 0, record._replace(kind="duplicate", sim_time=due))
 
     def _malformed(self, act: Activity, key: bytes) -> SimRecord:
@@ -326,9 +320,7 @@ class Simulation:
             stated = self.time_of(act.t)
         self._records["malformed"] += 1
         self._bad_reasons[reason] += 1
-        return SimRecord(
-            key, value, "malformed", bad.event_id, reason, stated, act.t, act.kind, act.session_id
-        )
+        return SimRecord(key, value, "malformed", bad.event_id, reason, stated, act.t, act.kind, act.session_id)
 
     def _deliver(self, iv: Intervention, t: float) -> None:
         entry = self.truth[iv.decision_id]
@@ -345,7 +337,7 @@ class Simulation:
         if nxt is not None:
             self._push(nxt, _SESSION, iv.session_id, self._version[iv.session_id])
         entry.status, entry.applied_at = "applied", t
-        entry.oracle = {k: v for k, v in values.items()}
+        entry.oracle = {str(k): v for k, v in values.items()}
         entry.chosen_value, entry.best_action = chosen.value, best_action(values)
         entry.regret = regret(values, chosen.value)
         entry.reaction, entry.p_accept = reaction.kind, chosen.odds.accept

@@ -101,9 +101,7 @@ class KafkaRecordSink:
         """Queue one record, waiting for queue space when the local buffer is full."""
         while True:
             try:
-                self._producer.produce(
-                    topic, value, key, on_delivery=self._on_delivery, timestamp=timestamp_ms
-                )
+                self._producer.produce(topic, value, key, on_delivery=self._on_delivery, timestamp=timestamp_ms)
                 return
             except BufferError:
                 self._producer.poll(0.05)
@@ -184,9 +182,7 @@ class KafkaDecisionSource:
                 elif err.code() == KafkaError._PARTITION_EOF:
                     pending.discard(msg.partition())
         if pending:
-            logger.warning(
-                "decision drain timed out topic=%s partitions_pending=%s", self._topic, sorted(pending)
-            )
+            logger.warning("decision drain timed out topic=%s partitions_pending=%s", self._topic, sorted(pending))
         return skipped
 
     def poll(self, timeout_s: float) -> list[bytes]:

@@ -109,9 +109,7 @@ def expected_net_value(
         p_reach = (1.0 - drop_hazard(traits, state, mid_way)) ** n
         category = catalogue.category_index.get(state.category) if state.category is not None else None
         adds, added = expected_adds(add_rates(shopper, catalogue), category, state.intent, n)
-        viewing = (
-            catalogue.product(state.product_id) if state.page_type == "product" and state.product_id else None
-        )
+        viewing = catalogue.product(state.product_id) if state.page_type == "product" and state.product_id else None
         if viewing is not None and state.phase == "browse":
             pref = traits.preference(catalogue.category_index[viewing.category])
             p_add = add_probability(traits, state, viewing, pref)  # the add decided before the next step
@@ -141,9 +139,7 @@ def expected_net_value(
     return (p_in + max(0.0, p_cart - p_in) * p_later) * net
 
 
-def canonical_action(
-    action: ActionType, session_id: str, t: float, decision_id: str = "oracle"
-) -> Intervention:
+def canonical_action(action: ActionType, session_id: str, t: float, decision_id: str = "oracle") -> Intervention:
     """The parameters the oracle assumes for an action type: model-chosen products, a 10% discount."""
     pct = DEFAULT_DISCOUNT_PCT if action == "discount" else None
     return Intervention(decision_id=decision_id, session_id=session_id, action=action, t=t, discount_pct=pct)

@@ -159,9 +159,7 @@ class Session:
         clone.shopper = self.shopper.clone()
         clone.rng = random.Random(f"{seed}:browse")
         clone.react_rng = random.Random(f"{seed}:react")
-        clone._queue = [
-            replace(p, activity=replace(p.activity, fields=dict(p.activity.fields))) for p in self._queue
-        ]
+        clone._queue = [replace(p, activity=replace(p.activity, fields=dict(p.activity.fields))) for p in self._queue]
         return clone
 
     def _apply(self, act: Activity, planned: _Planned) -> None:
@@ -218,9 +216,7 @@ class Session:
 
     def _make(self, kind: str, t: float, fields: dict[str, FieldValue]) -> Activity:
         traits = self.shopper.traits
-        return Activity(
-            kind, t, self.state.session_id, traits.user_id, traits.anonymous_id, traits.device, "", fields
-        )
+        return Activity(kind, t, self.state.session_id, traits.user_id, traits.anonymous_id, traits.device, "", fields)
 
     def _push(
         self,
@@ -242,12 +238,8 @@ class Session:
         i = bisect_right(self._cum_prefs, self.rng.random() * self._cum_prefs[-1])
         return self.catalogue.categories[min(i, len(self.catalogue.categories) - 1)]
 
-    def _plan_page(
-        self, t: float, page_type: str, url: str, category: str | None = None, step: bool = False
-    ) -> None:
-        self._push(
-            "page_view", t, {"page_type": page_type, "url": url, "category": category}, consume_step=step
-        )
+    def _plan_page(self, t: float, page_type: str, url: str, category: str | None = None, step: bool = False) -> None:
+        self._push("page_view", t, {"page_type": page_type, "url": url, "category": category}, consume_step=step)
 
     def _plan_product(self, t: float, category: str, step: bool = True) -> None:
         p = self.catalogue.sample(category, self.rng)
@@ -309,9 +301,7 @@ class Session:
             elif st.page_type != "cart":
                 self._plan_page(t1, "cart", "/cart")
             else:
-                self._push(
-                    "checkout_start", t1, {"cart_value": round(st.cart_gross, 2), "item_count": st.cart_items}
-                )
+                self._push("checkout_start", t1, {"cart_value": round(st.cart_gross, 2), "item_count": st.cart_items})
             return
         if self.rng.random() < drop_hazard(traits, st, annoyance):
             self._plan_leave(t1, "closed")
@@ -343,9 +333,7 @@ class Session:
             n = self._seq
             text, about_discount = chat_question(rng, category, traits.budget)
             st.discount_seeker = st.discount_seeker or about_discount
-            self._push(
-                "chat_message", t, {"text": text, "message_id": f"{st.session_id}-m{n}"}, consume_step=True
-            )
+            self._push("chat_message", t, {"text": text, "message_id": f"{st.session_id}-m{n}"}, consume_step=True)
         else:
             page = "account" if traits.logged_in and rng.random() < 0.5 else "other"
             self._plan_page(t, page, f"/{page}", step=True)
@@ -364,8 +352,7 @@ class Session:
         t1 = t + self._dwell(2.0)
         if st.u_buy < p and st.cart:
             lines = tuple(
-                replace(line, discount=round(line.gross * st.discount_pct / 100.0, 2))
-                for line in st.cart.values()
+                replace(line, discount=round(line.gross * st.discount_pct / 100.0, 2)) for line in st.cart.values()
             )
             discount = round(sum(line.discount for line in lines), 2)
             fields: dict[str, FieldValue] = {

@@ -98,9 +98,7 @@ class ShopperTraits:
         rel = tuple(p / top for p in self.category_prefs)
         object.__setattr__(self, "rel_prefs", rel)
         object.__setattr__(self, "cum_prefs", tuple(itertools.accumulate(self.category_prefs)))
-        object.__setattr__(
-            self, "pref_bar", sum(p * r for p, r in zip(self.category_prefs, rel, strict=True))
-        )
+        object.__setattr__(self, "pref_bar", sum(p * r for p, r in zip(self.category_prefs, rel, strict=True)))
 
     @property
     def logged_in(self) -> bool:
@@ -191,9 +189,7 @@ def derive_seed(seed: int, *names: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
-def make_population(
-    rng: np.random.Generator, n: int, n_categories: int, tag: str
-) -> tuple[ShopperTraits, ...]:
+def make_population(rng: np.random.Generator, n: int, n_categories: int, tag: str) -> tuple[ShopperTraits, ...]:
     """Draw ``n`` shoppers' traits (vectorised; the result depends only on the generator's state).
 
     Group ``b`` is made slightly more price sensitive with a lower budget, so that a policy keyed on behaviour

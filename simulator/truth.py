@@ -80,9 +80,7 @@ class TruthEntry:
             "anonymous_id": self.anonymous_id,
             "group": self.group,
             "received_at": event_time(start_time, self.received_at).isoformat(),
-            "applied_at": None
-            if self.applied_at is None
-            else event_time(start_time, self.applied_at).isoformat(),
+            "applied_at": None if self.applied_at is None else event_time(start_time, self.applied_at).isoformat(),
             "oracle": {k: round(v, 6) for k, v in self.oracle.items()},
             "chosen_value": None if self.chosen_value is None else round(self.chosen_value, 6),
             "best_action": self.best_action,

@@ -115,9 +115,7 @@ def redrive(
             if producer.flush(30):
                 raise RuntimeError("re-driven records were not acknowledged; progress not committed")
             if positions:
-                consumer.commit(
-                    offsets=[TopicPartition(topic, p, o) for p, o in positions.items()], asynchronous=False
-                )
+                consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in positions.items()], asynchronous=False)
         logger.info("redrive scanned=%s redriven=%s skipped=%s dry_run=%s", scanned, redriven, skipped, dry_run)
         return RedriveResult(scanned, redriven, skipped)
     finally:

@@ -45,15 +45,16 @@ class DedupWindow:
         new = event_id not in seen
         if new:
             seen[event_id] = event_time_s
+            if len(seen) > self.capacity:
+                seen.popitem(last=False)
         else:
             seen.move_to_end(event_id)
-            if event_time_s > seen[event_id]:
-                seen[event_id] = event_time_s
-        if event_time_s > self.watermark:
-            self.watermark = event_time_s
-        if len(seen) > self.capacity:
-            seen.popitem(last=False)
-        horizon = self.watermark - self.window_s
+            seen[event_id] = max(seen[event_id], event_time_s)
+        if event_time_s <= self.watermark:
+            return new
+        # The horizon only moves when the watermark does.
+        self.watermark = event_time_s
+        horizon = event_time_s - self.window_s
         while seen and next(iter(seen.values())) < horizon:
             seen.popitem(last=False)
         return new

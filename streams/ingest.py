@@ -45,9 +45,7 @@ class Ingestor:
         self._max_future = rules.max_future_skew_s
         self._max_past = rules.max_past_skew_s
 
-    def route(
-        self, raw: bytes | None, dedup: DedupWindow, now_s: float
-    ) -> tuple[Verdict, Event | PoisonMessageError]:
+    def route(self, raw: bytes | None, dedup: DedupWindow, now_s: float) -> tuple[Verdict, Event | PoisonMessageError]:
         """Decide the fate of ``raw`` at processing time ``now_s`` (seconds since the epoch).
 
         Returns:

@@ -38,7 +38,10 @@ INGEST_EVENT_AGE_SECONDS = Histogram(
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(
-    "kairos_consumer_lag", "High watermark minus consumed position", ["stage", "topic", "partition"], registry=REGISTRY
+    "kairos_consumer_lag",
+    "High watermark minus consumed position",
+    ["stage", "topic", "partition"],
+    registry=REGISTRY,
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import cast
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
@@ -47,6 +48,7 @@ def last_emitted_offset(
     outputs: Iterable[str],
     partition: int,
     source_topic: str,
+    *,
     tail: int,
     timeout_s: float = 10.0,
 ) -> int:
@@ -78,7 +80,7 @@ def last_emitted_offset(
                         pending.discard(msg.topic() or "")
                         continue
                     raise RuntimeError(f"recovery scan of {msg.topic()}[{partition}] failed: {err}")
-                for name, value in msg.headers() or ():
+                for name, value in cast("list[tuple[str, bytes | None]]", msg.headers() or []):
                     if name == SOURCE_HEADER and value is not None and value.startswith(prefix):
                         best = max(best, int(value[len(prefix) :]))
             if not pending:

@@ -44,7 +44,13 @@ def watermarks(kafka: KafkaConfig, topic: str, partition: int, timeout_s: float 
 
 
 def read_range(
-    kafka: KafkaConfig, topic: str, partition: int, start: int, end: int | None = None, timeout_s: float = 10.0
+    kafka: KafkaConfig,
+    topic: str,
+    partition: int,
+    start: int,
+    end: int | None = None,
+    *,
+    timeout_s: float = 10.0,
 ) -> Iterator[Message]:
     """Yield the records of ``topic[partition]`` with ``start <= offset < end`` (``end=None``: to the end).
 

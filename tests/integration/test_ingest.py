@@ -60,7 +60,9 @@ def assert_outputs_exact(settings: Settings, mix: Mix) -> None:
         headers = dict(msg.headers() or [])
         src_topic, src_partition, _ = parse_source(headers[SOURCE_HEADER])
         assert (src_topic, src_partition) == (topics.raw_events, msg.partition())
-    dead = [dead_letter_from_record(m.key(), m.value(), m.headers()) for m in read_all(kafka, topics.dead_letters, parts)]
+    dead = [
+        dead_letter_from_record(m.key(), m.value(), m.headers()) for m in read_all(kafka, topics.dead_letters, parts)
+    ]
     assert Counter(d.reason for d in dead) == mix.dead_reasons
     assert {d.raw for d in dead} == mix.dead_raw
     raw = {(m.partition(), m.offset()): m.value() for m in read_all(kafka, topics.raw_events, parts)}
@@ -103,7 +105,9 @@ def test_crash_after_delivery_before_commit_replays_without_duplicates(topics: S
     assert_outputs_exact(topics, mix)
 
 
-def test_publisher_duplicates_after_a_clean_restart_are_caught_by_the_rebuilt_window(topics: Settings) -> None:
+def test_publisher_duplicates_after_a_clean_restart_are_caught_by_the_rebuilt_window(
+    topics: Settings,
+) -> None:
     mix = make_mix(1000, seed=3, now=datetime.now(UTC), dup_share=0.0)
     produce_all(topics.kafka, topics.topics.raw_events, mix.records)
     run_until(topics, len(mix.records))

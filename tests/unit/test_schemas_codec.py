@@ -68,9 +68,7 @@ CASES = [
     # MALFORMED_JSON: not JSON, or not UTF-8
     pytest.param(b"{nope", R.MALFORMED_JSON, None, None, id="malformed-garbage"),
     pytest.param(b"", R.MALFORMED_JSON, None, "Input data was truncated", id="malformed-empty"),
-    pytest.param(
-        raw(doc())[:-1], R.MALFORMED_JSON, None, "Input data was truncated", id="malformed-truncated"
-    ),
+    pytest.param(raw(doc())[:-1], R.MALFORMED_JSON, None, "Input data was truncated", id="malformed-truncated"),
     pytest.param(raw(doc()) + b" x", R.MALFORMED_JSON, None, None, id="malformed-trailing"),
     pytest.param(b"\xef\xbb\xbf" + raw(doc()), R.MALFORMED_JSON, None, None, id="malformed-bom"),
     pytest.param(splice(doc(), b'"price": NaN'), R.MALFORMED_JSON, None, None, id="malformed-nan-literal"),
@@ -116,9 +114,7 @@ CASES = [
         id="missing-session-id",
     ),
     pytest.param(raw(doc(event_time=DROP)), R.MISSING_FIELD, "$.event_time", None, id="missing-event-time"),
-    pytest.param(
-        raw(doc(schema_version=DROP)), R.MISSING_FIELD, "$.schema_version", None, id="missing-schema-version"
-    ),
+    pytest.param(raw(doc(schema_version=DROP)), R.MISSING_FIELD, "$.schema_version", None, id="missing-schema-version"),
     pytest.param(raw(doc(page_type=DROP)), R.MISSING_FIELD, "$.page_type", None, id="missing-page-type"),
     pytest.param(
         purchase_item(product_id=DROP),
@@ -128,9 +124,7 @@ CASES = [
         id="missing-nested",
     ),
     # WRONG_TYPE: JSON type differs from the contract
-    pytest.param(
-        raw(doc(url=3)), R.WRONG_TYPE, "$.url", "Expected `str | null`, got `int`", id="wrong-type-optional"
-    ),
+    pytest.param(raw(doc(url=3)), R.WRONG_TYPE, "$.url", "Expected `str | null`, got `int`", id="wrong-type-optional"),
     pytest.param(
         purchase_item(quantity="1"),
         R.WRONG_TYPE,
@@ -138,9 +132,7 @@ CASES = [
         "Expected `int`, got `str`",
         id="wrong-type-nested-quantity",
     ),
-    pytest.param(
-        purchase_item(quantity=1.5), R.WRONG_TYPE, "$.items[0].quantity", None, id="wrong-type-float-for-int"
-    ),
+    pytest.param(purchase_item(quantity=1.5), R.WRONG_TYPE, "$.items[0].quantity", None, id="wrong-type-float-for-int"),
     pytest.param(raw(doc("purchase", items={})), R.WRONG_TYPE, "$.items", None, id="wrong-type-list"),
     pytest.param(
         raw(doc(event_time=1763719200)),
@@ -156,9 +148,7 @@ CASES = [
         None,
         id="wrong-type-bool",
     ),
-    pytest.param(
-        raw(doc(session_id=None)), R.WRONG_TYPE, "$.session_id", None, id="wrong-type-null-required"
-    ),
+    pytest.param(raw(doc(session_id=None)), R.WRONG_TYPE, "$.session_id", None, id="wrong-type-null-required"),
     # INVALID_VALUE: constraints, literals, naive or malformed times
     pytest.param(
         purchase_item(quantity=0),
@@ -167,9 +157,7 @@ CASES = [
         "Expected `int` >= 1",
         id="invalid-quantity-zero",
     ),
-    pytest.param(
-        raw(doc("add_to_cart", quantity=0)), R.INVALID_VALUE, "$.quantity", None, id="invalid-cart-quantity"
-    ),
+    pytest.param(raw(doc("add_to_cart", quantity=0)), R.INVALID_VALUE, "$.quantity", None, id="invalid-cart-quantity"),
     pytest.param(
         purchase_item(unit_price=-0.01),
         R.INVALID_VALUE,
@@ -187,12 +175,8 @@ CASES = [
         "Expected `int` <= 5",
         id="invalid-score-high",
     ),
-    pytest.param(
-        raw(doc("survey_response", score=0)), R.INVALID_VALUE, "$.score", None, id="invalid-score-low"
-    ),
-    pytest.param(
-        raw(doc("purchase", currency="eur")), R.INVALID_VALUE, "$.currency", None, id="invalid-currency"
-    ),
+    pytest.param(raw(doc("survey_response", score=0)), R.INVALID_VALUE, "$.score", None, id="invalid-score-low"),
+    pytest.param(raw(doc("purchase", currency="eur")), R.INVALID_VALUE, "$.currency", None, id="invalid-currency"),
     pytest.param(
         raw(doc(page_type="landing")),
         R.INVALID_VALUE,
@@ -200,9 +184,7 @@ CASES = [
         "Invalid enum value 'landing'",
         id="invalid-literal",
     ),
-    pytest.param(
-        raw(doc("session_end", reason="crashed")), R.INVALID_VALUE, "$.reason", None, id="invalid-end-reason"
-    ),
+    pytest.param(raw(doc("session_end", reason="crashed")), R.INVALID_VALUE, "$.reason", None, id="invalid-end-reason"),
     pytest.param(
         raw(doc(event_time="2026-11-21T10:00:00.123")),
         R.INVALID_VALUE,
@@ -210,15 +192,11 @@ CASES = [
         "Expected `datetime` with a timezone component",
         id="invalid-naive-time",
     ),
-    pytest.param(
-        raw(doc(event_time="yesterday")), R.INVALID_VALUE, "$.event_time", None, id="invalid-time-text"
-    ),
+    pytest.param(raw(doc(event_time="yesterday")), R.INVALID_VALUE, "$.event_time", None, id="invalid-time-text"),
     pytest.param(raw(doc(event_id="")), R.INVALID_VALUE, "$.event_id", None, id="invalid-empty-id"),
     pytest.param(raw(doc(event_id="e" * 129)), R.INVALID_VALUE, "$.event_id", None, id="invalid-long-id"),
     pytest.param(raw(doc(user_id="")), R.INVALID_VALUE, "$.user_id", None, id="invalid-empty-user-id"),
-    pytest.param(
-        raw(doc("chat_message", text="x" * 2001)), R.INVALID_VALUE, "$.text", None, id="invalid-long-text"
-    ),
+    pytest.param(raw(doc("chat_message", text="x" * 2001)), R.INVALID_VALUE, "$.text", None, id="invalid-long-text"),
     pytest.param(
         raw(doc("email_signup", email_hash="ada@example.org")),
         R.INVALID_VALUE,
@@ -233,9 +211,7 @@ CASES = [
         None,
         id="invalid-number-out-of-range",
     ),
-    pytest.param(
-        raw(doc("add_to_cart", quantity=2**53)), R.INVALID_VALUE, "$.quantity", None, id="invalid-unsafe-int"
-    ),
+    pytest.param(raw(doc("add_to_cart", quantity=2**53)), R.INVALID_VALUE, "$.quantity", None, id="invalid-unsafe-int"),
     # UNSUPPORTED_SCHEMA_VERSION: anything but 1, before any field error
     pytest.param(
         raw(doc(schema_version=2)),
@@ -244,9 +220,7 @@ CASES = [
         "schema_version 2 is not supported; this reader accepts 1",
         id="version-2",
     ),
-    pytest.param(
-        raw(doc(schema_version=0)), R.UNSUPPORTED_SCHEMA_VERSION, "$.schema_version", None, id="version-0"
-    ),
+    pytest.param(raw(doc(schema_version=0)), R.UNSUPPORTED_SCHEMA_VERSION, "$.schema_version", None, id="version-0"),
     pytest.param(
         raw(doc(schema_version="1")), R.UNSUPPORTED_SCHEMA_VERSION, "$.schema_version", None, id="version-str"
     ),
@@ -293,9 +267,7 @@ CASES = [
         "at least one of user_id or anonymous_id is required",
         id="identity-absent",
     ),
-    pytest.param(
-        raw(doc(user_id=None, anonymous_id=None)), R.MISSING_IDENTITY, None, None, id="identity-both-null"
-    ),
+    pytest.param(raw(doc(user_id=None, anonymous_id=None)), R.MISSING_IDENTITY, None, None, id="identity-both-null"),
     pytest.param(
         raw(doc("purchase", user_id=None, anonymous_id=None, currency="eur")),
         R.INVALID_VALUE,
@@ -463,9 +435,7 @@ def test_struct_decoder_applies_its_size_limit() -> None:
 
 def test_nested_schema_version_errors_are_unsupported_version() -> None:
     with pytest.raises(PoisonMessageError) as info:
-        StructDecoder(list[PageView]).decode(
-            raw([doc(), doc(schema_version=2, user_id=None, anonymous_id=None)])
-        )
+        StructDecoder(list[PageView]).decode(raw([doc(), doc(schema_version=2, user_id=None, anonymous_id=None)]))
     assert (info.value.reason, info.value.field) == (R.UNSUPPORTED_SCHEMA_VERSION, "$[1].schema_version")
 
 

@@ -91,9 +91,7 @@ def test_every_reason_and_header_is_documented() -> None:
         dead_lettered_at_ms=0,
         raw=b"",
     )
-    assert _tables(_section("Dead-letter record contract"))[0] == {
-        name for name, _ in dead_letter_headers(letter)
-    }
+    assert _tables(_section("Dead-letter record contract"))[0] == {name for name, _ in dead_letter_headers(letter)}
 
 
 def test_the_evolution_rule_is_stated() -> None:

@@ -12,9 +12,7 @@ import pytest
 import schemas
 
 MODULES = sorted(
-    info.name
-    for info in pkgutil.iter_modules(schemas.__path__, "schemas.")
-    if info.name != "schemas.__main__"
+    info.name for info in pkgutil.iter_modules(schemas.__path__, "schemas.") if info.name != "schemas.__main__"
 )
 
 
@@ -27,7 +25,5 @@ def test_doctests(name: str) -> None:
 
 def test_the_helpers_have_doctests() -> None:
     finder = doctest.DocTestFinder()
-    counted = {
-        name: sum(len(t.examples) for t in finder.find(importlib.import_module(name))) for name in MODULES
-    }
+    counted = {name: sum(len(t.examples) for t in finder.find(importlib.import_module(name))) for name in MODULES}
     assert all(counted[name] > 0 for name in ("schemas.codec", "schemas.deadletter", "schemas.rewards"))

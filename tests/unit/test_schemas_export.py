@@ -46,9 +46,7 @@ def test_event_schema_states_tag_constraints_and_identity_rule() -> None:
     assert purchase["properties"]["schema_version"]["minimum"] == 1
     assert purchase["properties"]["schema_version"]["maximum"] == 1
     assert document["$defs"]["LineItem"]["properties"]["quantity"]["minimum"] == 1
-    assert {"event_type", "event_id", "event_time", "schema_version", "session_id"} <= set(
-        purchase["required"]
-    )
+    assert {"event_type", "event_id", "event_time", "schema_version", "session_id"} <= set(purchase["required"])
     assert [option["required"] for option in purchase["anyOf"]] == [["user_id"], ["anonymous_id"]]
     assert document["examples"][0]["event_type"] == "purchase"
 

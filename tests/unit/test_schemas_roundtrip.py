@@ -61,9 +61,7 @@ def _strategy(info: mi.Type) -> st.SearchStrategy[Any]:
     if isinstance(info, mi.BytesType):
         return st.binary(max_size=64)
     if isinstance(info, mi.DateTimeType):
-        return st.datetimes(
-            min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=TIMEZONES
-        )
+        return st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=TIMEZONES)
     if isinstance(info, mi.LiteralType):
         return st.sampled_from(info.values)
     if isinstance(info, mi.EnumType):
@@ -84,11 +82,7 @@ def _struct(info: mi.StructType) -> st.SearchStrategy[Any]:
     @st.composite
     def build(draw: st.DrawFn) -> Any:
         values = {name: draw(strategy) for name, strategy in fields.items()}
-        if (
-            {"user_id", "anonymous_id"} <= names
-            and values["user_id"] is None
-            and values["anonymous_id"] is None
-        ):
+        if {"user_id", "anonymous_id"} <= names and values["user_id"] is None and values["anonymous_id"] is None:
             values["anonymous_id"] = draw(_strategy(mi.StrType(min_length=1, max_length=128)))
         return info.cls(**values)
 

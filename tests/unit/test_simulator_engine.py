@@ -198,9 +198,7 @@ def _policy_run(seed: int) -> tuple[list[bytes], dict[str, str | None]]:
                     anonymous_id=event.anonymous_id,
                     discount_pct=10.0 if action == "discount" else None,
                 )
-                sim.apply_intervention(
-                    build_decision(iv, sim.start_time, trigger_event_id=event.event_id), sim.now
-                )
+                sim.apply_intervention(build_decision(iv, sim.start_time, trigger_event_id=event.event_id), sim.now)
     return values, {d: e.reaction for d, e in sim.truth.items()}
 
 
@@ -260,9 +258,7 @@ def test_a_decision_from_the_future_waits_until_its_time() -> None:
     records = sim.advance(3600.0)
     if entry.status == "applied":  # the session was still live at 900 s
         assert entry.applied_at == 900.0
-        shown = [
-            r for r in records if r.session_id == iv.session_id and r.event_type == "intervention_impression"
-        ]
+        shown = [r for r in records if r.session_id == iv.session_id and r.event_type == "intervention_impression"]
         assert shown and shown[0].sim_time >= 900.0
     else:
         assert entry.status == "session_ended"

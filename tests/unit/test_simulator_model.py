@@ -188,9 +188,7 @@ def test_every_corruption_gives_its_reason_on_every_event_type(reason: str, kind
         },
         "session_end": {"reason": "closed"},
     }[kind]
-    event = event_from_activity(
-        Activity(kind, 5.0, act.session_id, None, "a-1", "mobile", "e-1", fields), START
-    )
+    event = event_from_activity(Activity(kind, 5.0, act.session_id, None, "a-1", "mobile", "e-1", fields), START)
     for seed in range(6):
         raw = corrupt(to_builtins(event), reason, random.Random(seed))
         with pytest.raises(PoisonMessageError) as caught:

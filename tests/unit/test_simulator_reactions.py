@@ -191,13 +191,9 @@ def test_the_oracle_ranks_actions_as_the_simulation_plays_them(
         simulated = {"none": 0.0}
         for action in ACTION_TYPES[1:]:
             iv = canonical_action(action, session.state.session_id, t)
-            simulated[action] = (
-                statistics.fmean(rollout(session, iv, t, i).value for i in range(n)) - baseline
-            )
+            simulated[action] = statistics.fmean(rollout(session, iv, t, i).value for i in range(n)) - baseline
         best = max(values, key=values.__getitem__)
         spread = max(simulated.values()) - min(simulated.values())
         assert simulated[best] >= max(simulated.values()) - max(2.0, 0.25 * spread), (values, simulated)
-        correlations.append(
-            _spearman([values[a] for a in ACTION_TYPES], [simulated[a] for a in ACTION_TYPES])
-        )
+        correlations.append(_spearman([values[a] for a in ACTION_TYPES], [simulated[a] for a in ACTION_TYPES]))
     assert statistics.fmean(correlations) > 0.7, correlations

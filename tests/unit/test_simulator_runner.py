@@ -89,9 +89,7 @@ class FakeEngine:
         self.sent += len(out)
         return out
 
-    def _decision(
-        self, session_id: str, anonymous_id: str | None, t: float, user_id: str | None = None
-    ) -> bytes:
+    def _decision(self, session_id: str, anonymous_id: str | None, t: float, user_id: str | None = None) -> bytes:
         iv = Intervention(
             decision_id=f"d-{self.sent + 1}-{session_id}",
             session_id=session_id,
