@@ -38,8 +38,10 @@ class PartitionState:
     """What ingest keeps per owned input partition."""
 
     dedup: DedupWindow
-    # Input offsets up to and including this one were already emitted before a restart: replay them silently.
-    replay_through: int
+    # Before a restart, the results of input records up to these offsets were already acknowledged in the events
+    # and dead-letter topics: re-route them (routing is deterministic) but emit only what is missing.
+    events_through: int
+    dead_through: int
 
 
 class IngestHandler:
@@ -78,9 +80,9 @@ class IngestHandler:
         for msg in read_range(self._kafka, topic, partition, max(0, resume - cfg.dedup_capacity), resume):
             self._ingestor.remember(msg.value(), dedup, now)
             replayed += 1
-        self.partitions[partition] = PartitionState(dedup, emitted)
+        self.partitions[partition] = PartitionState(dedup, emitted[self._events], emitted[self._dead])
         logger.info(
-            "ingest partition=%s committed=%s already_emitted_through=%s dedup_rebuilt_from=%s records",
+            "ingest partition=%s committed=%s emitted_through=%s dedup_rebuilt_from=%s records",
             partition,
             committed,
             emitted,
@@ -94,7 +96,7 @@ class IngestHandler:
     def handle(self, messages: list[Message], producer: Producer) -> None:
         """Route one batch; counts go to the metrics once per batch."""
         now = self._clock()
-        route, remember = self._ingestor.route, self._ingestor.remember
+        route = self._ingestor.route
         produce, events_topic = producer.produce, self._events
         source = self._source
         states = self.partitions
@@ -106,11 +108,10 @@ class IngestHandler:
             offset = msg.offset() or 0
             state = states[partition]
             raw = msg.value()
-            if offset <= state.replay_through:
-                remember(raw, state.dedup, now)
-                replayed += 1
-                continue
             verdict, payload = route(raw, state.dedup, now)
+            if offset <= (state.dead_through if verdict is Verdict.DEAD else state.events_through):
+                replayed += 1  # its result is already out there
+                continue
             if verdict is Verdict.VALID:
                 event: Event = payload  # type: ignore[assignment]
                 produce(

@@ -29,6 +29,7 @@ def _ingest_loop(settings: Settings) -> BatchLoop:
         batch_size=settings.ingest.batch_size,
         poll_timeout_s=settings.ingest.poll_timeout_s,
         on_batch=lambda _n, seconds: INGEST_BATCH_SECONDS.observe(seconds),
+        stage="validate_events",
     )
 
 

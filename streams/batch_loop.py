@@ -28,6 +28,7 @@ from confluent_kafka import (
 from streams.clients import consumer_config, producer_config
 from streams.config import KafkaConfig
 from streams.errors import DeliveryError
+from streams.metrics import CONSUMER_LAG
 
 __all__ = ["BatchHandler", "BatchLoop"]
 
@@ -61,6 +62,8 @@ class BatchLoop:
         poll_timeout_s: float = 0.05,
         flush_timeout_s: float = 30.0,
         on_batch: Callable[[int, float], None] | None = None,
+        stage: str = "stage",
+        lag_interval_s: float = 1.0,
     ) -> None:
         self._topics = topics
         self._handler = handler
@@ -68,6 +71,9 @@ class BatchLoop:
         self._poll_timeout_s = poll_timeout_s
         self._flush_timeout_s = flush_timeout_s
         self._on_batch = on_batch
+        self._stage = stage
+        self._lag_interval_s = lag_interval_s
+        self._lag_due = 0.0
         self._failed: list[str] = []
         self._consumer = Consumer(consumer_config(kafka, group_id))
         self._producer = Producer(
@@ -75,6 +81,8 @@ class BatchLoop:
                 kafka,
                 **{
                     "enable.idempotence": True,
+                    # a failed batch must not leave a gap that later records of the partition jump over
+                    "enable.gapless.guarantee": True,
                     "delivery.report.only.error": True,
                     "on_delivery": self._on_delivery,
                 },
@@ -131,6 +139,9 @@ class BatchLoop:
                 messages = consumer.consume(self._batch_size, self._poll_timeout_s)
                 if not messages:
                     self._producer.poll(0)
+                    if time.perf_counter() >= self._lag_due:
+                        self._lag_due = time.perf_counter() + self._lag_interval_s
+                        self._export_lag()
                     continue
                 started = time.perf_counter()
                 good: list[Message] = []
@@ -152,8 +163,19 @@ class BatchLoop:
                 self.records += len(good)
                 if self._on_batch is not None:
                     self._on_batch(len(good), time.perf_counter() - started)
+                if started >= self._lag_due:
+                    self._lag_due = started + self._lag_interval_s
+                    self._export_lag()
         finally:
             self.close()
+
+    def _export_lag(self) -> None:
+        """Lag = high watermark - position, both from fetch responses (right on Tansu, unlike ListOffsets)."""
+        consumer = self._consumer
+        for tp in consumer.position(consumer.assignment()):
+            _, high = consumer.get_watermark_offsets(tp, cached=True)
+            if high >= 0 and tp.offset >= 0:
+                CONSUMER_LAG.labels(self._stage, tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
 
     def close(self) -> None:
         """Flush, commit and leave the group (idempotent)."""

@@ -51,26 +51,28 @@ def last_emitted_offset(
     *,
     tail: int,
     timeout_s: float = 10.0,
-) -> int:
-    """The largest offset of ``source_topic[partition]`` already reflected in the outputs, or -1.
+) -> dict[str, int]:
+    """Per output topic, the largest offset of ``source_topic[partition]`` already reflected in it (-1: none).
 
-    Reads the last ``tail`` records of partition ``partition`` of each output topic. ``tail`` must exceed the
+    Per topic, not across topics: one producer keeps order within each output partition (idempotent, gapless),
+    but not between two of them, so a later record may be acknowledged in one topic while an earlier one is still
+    queued for another. Reads the last ``tail`` records of partition ``partition`` of each output topic. ``tail`` must exceed the
     records a stage can emit between two commits plus one producer batch: the end offset comes from ListOffsets,
     which Tansu under-reports by up to one batch (docs/broker.md); reading stops at the fetch high watermark,
     which is right on both Tansu and Kafka.
     """
     consumer = Consumer(consumer_config(kafka, None, **{"enable.partition.eof": True}))
     try:
+        best = dict.fromkeys(outputs, -1)
         assignment = []
-        for topic in outputs:
+        for topic in best:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
             if high > low:
                 assignment.append(TopicPartition(topic, partition, max(low, high - tail)))
         if not assignment:
-            return -1
+            return best
         consumer.assign(assignment)
         pending = {tp.topic for tp in assignment}
-        best = -1
         prefix = f"{source_topic}/{partition}/".encode()
         for batch in consume_batches(consumer, timeout_s):
             for msg in batch:
@@ -80,9 +82,10 @@ def last_emitted_offset(
                         pending.discard(msg.topic() or "")
                         continue
                     raise RuntimeError(f"recovery scan of {msg.topic()}[{partition}] failed: {err}")
+                topic = msg.topic() or ""
                 for name, value in cast("list[tuple[str, bytes | None]]", msg.headers() or []):
                     if name == SOURCE_HEADER and value is not None and value.startswith(prefix):
-                        best = max(best, int(value[len(prefix) :]))
+                        best[topic] = max(best[topic], int(value[len(prefix) :]))
             if not pending:
                 break
         return best

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +56,16 @@ def test_worker_killed_mid_stream_and_restarted_is_exact(topics: Settings, tmp_p
     try:
         assert wait_committed(settings, n, timeout_s=120) == n
         metrics = second.metrics()
+        deadline = time.monotonic() + 15  # the lag gauge refreshes once a second, also when idle
+        while _lag(metrics) != ["0.0"] * settings.topics.partitions and time.monotonic() < deadline:
+            time.sleep(0.5)
+            metrics = second.metrics()
     finally:
         assert second.stop() == 0
     assert_outputs_exact(settings, mix)
     assert 'kairos_dead_letters_total{reason="oversize",stage="ingest"}' in metrics
+    assert _lag(metrics) == ["0.0"] * settings.topics.partitions, "caught up: every partition's lag is 0"
+
+
+def _lag(metrics: str) -> list[str]:
+    return re.findall(r'kairos_consumer_lag\{partition="\d",stage="validate_events",topic="[^"]+"\} (\S+)', metrics)
