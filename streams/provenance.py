@@ -56,7 +56,9 @@ def last_emitted_offset(
 
     Per topic, not across topics: one producer keeps order within each output partition (idempotent, gapless),
     but not between two of them, so a later record may be acknowledged in one topic while an earlier one is still
-    queued for another. Reads the last ``tail`` records of partition ``partition`` of each output topic. ``tail`` must exceed the
+    queued for another.
+
+    Reads the last ``tail`` records of partition ``partition`` of each output topic. ``tail`` must exceed the
     records a stage can emit between two commits plus one producer batch: the end offset comes from ListOffsets,
     which Tansu under-reports by up to one batch (docs/broker.md); reading stops at the fetch high watermark,
     which is right on both Tansu and Kafka.
