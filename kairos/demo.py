@@ -15,16 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-from confluent_kafka import Consumer, TopicPartition
-
 from kairos.processes import start_worker
 from kairos.settings import Settings
 from kairos.simulate import report_summary, simulate_to_kafka
+from schemas.codec import EventDecoder
 from schemas.deadletter import dead_letter_from_record
 from streams.broker import free_port, start_broker
-from streams.clients import consumer_config
-from streams.reader import read_range, watermarks
+from streams.reader import committed_total, read_topic
 from streams.topics import ensure_topics, topic_specs
 
 __all__ = ["run_demo"]
@@ -38,20 +35,8 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _committed(settings: Settings) -> int:
-    consumer = Consumer(consumer_config(settings.kafka, settings.ingest.group_id))
-    try:
-        parts = [TopicPartition(settings.topics.raw_events, p) for p in range(settings.topics.partitions)]
-        return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
-    finally:
-        consumer.close()
-
-
-def _read_topic(settings: Settings, topic: str) -> list[Any]:
-    out: list[Any] = []
-    for partition in range(settings.topics.partitions):
-        low, _ = watermarks(settings.kafka, topic, partition)
-        out.extend(read_range(settings.kafka, topic, partition, low))
-    return out
+    topics = settings.topics
+    return committed_total(settings.kafka, settings.ingest.group_id, topics.raw_events, topics.partitions)
 
 
 def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int, speed: float) -> dict[str, Any]:
@@ -90,11 +75,12 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             time.sleep(0.5)
         committed = _committed(settings)
         metrics = worker.metrics()
-        events = _read_topic(settings, settings.topics.events)
-        event_ids = Counter(orjson.loads(m.value())["event_id"] for m in events)
+        events = read_topic(settings.kafka, settings.topics.events, settings.topics.partitions)
+        decoder = EventDecoder()
+        event_ids = Counter(decoder.decode(m.value() or b"").event_id for m in events)
         dead = Counter(
             dead_letter_from_record(m.key(), m.value(), m.headers()).reason
-            for m in _read_topic(settings, settings.topics.dead_letters)
+            for m in read_topic(settings.kafka, settings.topics.dead_letters, settings.topics.partitions)
         )
         checks = {
             "every_record_committed": committed == produced,

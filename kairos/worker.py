@@ -14,12 +14,13 @@ from streams.app import create_app
 from streams.batch_loop import BatchLoop
 from streams.metrics import INGEST_BATCH_SECONDS
 
-__all__ = ["build_app", "run_worker"]
+__all__ = ["build_app", "ingest_loop", "run_worker"]
 
 logger = logging.getLogger(__name__)
 
 
-def _ingest_loop(settings: Settings) -> BatchLoop:
+def ingest_loop(settings: Settings) -> BatchLoop:
+    """The ingest stage's batch loop, as the worker runs it."""
     handler = IngestHandler(settings.kafka, settings.topics, settings.ingest)
     return BatchLoop(
         settings.kafka,
@@ -49,7 +50,7 @@ def build_app(settings: Settings) -> faust.App:
         stage = "validate_events"
 
         def make_loop(self) -> BatchLoop:
-            return _ingest_loop(settings)
+            return ingest_loop(settings)
 
     return app
 

@@ -74,6 +74,7 @@ class BatchLoop:
         self._stage = stage
         self._lag_interval_s = lag_interval_s
         self._lag_due = 0.0
+        self._assigned_at: dict[tuple[str, int], int] = {}  # where consumption resumed, per partition
         self._failed: list[str] = []
         self._consumer = Consumer(consumer_config(kafka, group_id))
         self._producer = Producer(
@@ -101,6 +102,7 @@ class BatchLoop:
         committed = consumer.committed(partitions, timeout=30)
         for tp in committed:
             offset = tp.offset if tp.offset != OFFSET_INVALID and tp.offset >= 0 else -1
+            self._assigned_at[(tp.topic, tp.partition)] = max(offset, 0)
             logger.info("assigned topic=%s partition=%s committed=%s", tp.topic, tp.partition, offset)
             self._handler.assigned(tp.topic, tp.partition, offset)
 
@@ -108,6 +110,7 @@ class BatchLoop:
         self._deliver_and_commit()
         for tp in partitions:
             logger.info("revoked topic=%s partition=%s", tp.topic, tp.partition)
+            self._assigned_at.pop((tp.topic, tp.partition), None)
             self._handler.revoked(tp.topic, tp.partition)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -174,8 +177,10 @@ class BatchLoop:
         consumer = self._consumer
         for tp in consumer.position(consumer.assignment()):
             _, high = consumer.get_watermark_offsets(tp, cached=True)
-            if high >= 0 and tp.offset >= 0:
-                CONSUMER_LAG.labels(self._stage, tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
+            # Nothing consumed yet since the assignment: the position is where consumption resumed.
+            position = tp.offset if tp.offset >= 0 else self._assigned_at.get((tp.topic, tp.partition), -1)
+            if high >= 0 and position >= 0:
+                CONSUMER_LAG.labels(self._stage, tp.topic, str(tp.partition)).set(max(0, high - position))
 
     def close(self) -> None:
         """Flush, commit and leave the group (idempotent)."""

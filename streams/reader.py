@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from streams.clients import consumer_config
 from streams.config import KafkaConfig
 
-__all__ = ["consume_batches", "read_range", "watermarks"]
+__all__ = ["committed_total", "consume_batches", "read_range", "read_topic", "watermarks"]
 
 # consume(n, timeout) waits for n records or the timeout, whichever is first, even past the partition's end:
 # poll in short slices and give up only after ``timeout_s`` without any record or event.
@@ -77,5 +77,24 @@ def read_range(
                 yield msg
                 if end is not None and offset + 1 >= end:
                     return
+    finally:
+        consumer.close()
+
+
+def read_topic(kafka: KafkaConfig, topic: str, partitions: int, *, timeout_s: float = 10.0) -> list[Message]:
+    """Every record of ``topic``, partition by partition (tooling and tests; not for hot paths)."""
+    out: list[Message] = []
+    for partition in range(partitions):
+        low, _ = watermarks(kafka, topic, partition, timeout_s)
+        out.extend(read_range(kafka, topic, partition, low, timeout_s=timeout_s))
+    return out
+
+
+def committed_total(kafka: KafkaConfig, group_id: str, topic: str, partitions: int) -> int:
+    """The sum of ``group_id``'s committed offsets over ``topic``'s partitions: how many records it has done."""
+    consumer = Consumer(consumer_config(kafka, group_id))
+    try:
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
+        return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
     finally:
         consumer.close()

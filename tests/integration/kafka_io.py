@@ -8,7 +8,7 @@ from confluent_kafka import Message, Producer
 
 from streams.clients import producer_config
 from streams.config import KafkaConfig
-from streams.reader import read_range, watermarks
+from streams.reader import read_topic
 
 
 def produce_all(kafka: KafkaConfig, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:
@@ -26,8 +26,4 @@ def produce_all(kafka: KafkaConfig, topic: str, records: Iterable[tuple[bytes | 
 
 def read_all(kafka: KafkaConfig, topic: str, partitions: int) -> list[Message]:
     """Every record of ``topic``, partition by partition."""
-    out: list[Message] = []
-    for partition in range(partitions):
-        low, _ = watermarks(kafka, topic, partition)
-        out.extend(read_range(kafka, topic, partition, low))
-    return out
+    return read_topic(kafka, topic, partitions)

@@ -8,36 +8,25 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from agents.ingest import IngestHandler
 from kairos.settings import Settings
+from kairos.worker import ingest_loop
 from schemas.deadletter import dead_letter_from_record
-from schemas.events import EVENT_TYPES  # noqa: F401  (import proves the contract module loads)
 from streams.batch_loop import BatchLoop
-from streams.clients import consumer_config, producer_config
+from streams.clients import producer_config
 from streams.provenance import SOURCE_HEADER, parse_source
-from streams.reader import read_range
+from streams.reader import committed_total, read_range
 from tests.integration.kafka_io import produce_all, read_all
 from tests.integration.records import Mix, make_mix
 
 pytestmark = pytest.mark.integration
 
 
-def _loop(settings: Settings) -> BatchLoop:
-    handler = IngestHandler(settings.kafka, settings.topics, settings.ingest)
-    return BatchLoop(
-        settings.kafka,
-        settings.ingest.group_id,
-        [settings.topics.raw_events],
-        handler,
-        batch_size=settings.ingest.batch_size,
-    )
-
-
 def run_until(settings: Settings, records: int, timeout_s: float = 60.0) -> BatchLoop:
     """Run an ingest loop in a thread until it has consumed ``records`` input records, then stop it cleanly."""
-    loop = _loop(settings)
+    loop = ingest_loop(settings)
     stop = threading.Event()
     thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
     thread.start()
@@ -82,12 +71,8 @@ def test_exact_routing_and_committed_offsets(topics: Settings) -> None:
     produce_all(topics.kafka, topics.topics.raw_events, mix.records)
     run_until(topics, len(mix.records))
     assert_outputs_exact(topics, mix)
-    consumer = Consumer(consumer_config(topics.kafka, topics.ingest.group_id))
-    committed = consumer.committed(
-        [TopicPartition(topics.topics.raw_events, p) for p in range(topics.topics.partitions)], timeout=10
-    )
-    consumer.close()
-    assert sum(tp.offset for tp in committed) == len(mix.records)
+    done = committed_total(topics.kafka, topics.ingest.group_id, topics.topics.raw_events, topics.topics.partitions)
+    assert done == len(mix.records)
 
 
 def test_crash_after_delivery_before_commit_replays_without_duplicates(topics: Settings) -> None:

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from kairos.processes import start_worker
 from kairos.settings import Settings, load_settings, settings_to_env
-from streams.clients import consumer_config
+from streams.reader import committed_total
 from tests.integration.kafka_io import produce_all
 from tests.integration.records import make_mix
 from tests.integration.test_ingest import assert_outputs_exact
@@ -20,21 +19,17 @@ from tests.integration.test_ingest import assert_outputs_exact
 pytestmark = pytest.mark.integration
 
 
-def committed_total(settings: Settings) -> int:
-    consumer = Consumer(consumer_config(settings.kafka, settings.ingest.group_id))
-    try:
-        parts = [TopicPartition(settings.topics.raw_events, p) for p in range(settings.topics.partitions)]
-        return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
-    finally:
-        consumer.close()
+def committed(settings: Settings) -> int:
+    topics = settings.topics
+    return committed_total(settings.kafka, settings.ingest.group_id, topics.raw_events, topics.partitions)
 
 
 def wait_committed(settings: Settings, at_least: int, timeout_s: float) -> int:
     deadline = time.monotonic() + timeout_s
-    total = committed_total(settings)
+    total = committed(settings)
     while total < at_least and time.monotonic() < deadline:
         time.sleep(0.2)
-        total = committed_total(settings)
+        total = committed(settings)
     return total
 
 
