@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from confluent_kafka import Message, Producer
 
 from schemas.codec import EventDecoder
-from schemas.deadletter import DeadLetter, dead_letter_headers
+from schemas.deadletter import dead_letter_for, dead_letter_headers
 from schemas.errors import PoisonMessageError
 from schemas.events import Event
 from streams.config import IngestConfig, KafkaConfig, TopicsConfig
@@ -143,19 +143,16 @@ class IngestHandler:
         offset = msg.offset() or 0
         ts_type, ts = msg.timestamp()
         raw = msg.value() or b""
-        letter = DeadLetter(
-            reason=error.reason.value,
-            detail=error.detail,
-            field=error.field,
+        letter = dead_letter_for(
+            error,
+            raw=raw,
+            key=msg.key(),
             stage=STAGE,
-            error_type=type(error).__name__,
             source_topic=self._source,
             source_partition=partition,
             source_offset=offset,
             source_timestamp_ms=ts if ts_type else None,
             dead_lettered_at_ms=int(now * 1000),
-            raw=raw,
-            key=msg.key(),
         )
         headers: list[tuple[str, str | bytes | None]] = [
             *dead_letter_headers(letter),

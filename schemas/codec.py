@@ -110,7 +110,7 @@ class StructDecoder(Generic[T]):
 
 
 class EventDecoder(StructDecoder[Event]):
-    """The ingest edge: bytes from ``kairos.events.v1`` to a validated :data:`~schemas.events.Event`.
+    """The ingest edge: bytes from ``kairos.events.raw.v1`` to a validated :data:`~schemas.events.Event`.
 
     Args:
         max_bytes: records longer than this are rejected as ``OVERSIZE`` before parsing.

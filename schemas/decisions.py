@@ -1,4 +1,4 @@
-"""Decisions as published on ``kairos.decisions.v1``: the chosen action, how it was chosen, and why."""
+"""Decisions as published on ``kairos.interventions.v1``: the chosen action, how it was chosen, and why."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shopper events as they arrive on ``kairos.events.v1``: one frozen msgspec struct per ``event_type``.
+"""Shopper events as they arrive on ``kairos.events.raw.v1``: one frozen msgspec struct per ``event_type``.
 
 Every event carries the same base fields (:class:`EventBase`); the ``event_type`` tag selects the struct.
 Building one in Python runs the same cross-field rules the decoder runs (an identity is present,
