@@ -1,0 +1,100 @@
+"""Coalescing, rate-decoupled writes to the Feast online store.
+
+The feature stage updates thousands of entity rows per second; Feast's ``write_to_online_store`` does a few
+thousand rows per second (STACK.md). So the stage never writes per event: it offers the latest row of each changed
+entity, rows for the same key overwrite each other while they wait, and one background thread writes everything
+pending every ``interval_s`` in one call per feature view. The in-process hot copy serves decisions; Feast lags by at
+most about one interval plus one write, and stays the store other services read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["CoalescingWriter"]
+
+logger = logging.getLogger(__name__)
+
+Row = Mapping[str, Any]
+WriteBatch = Callable[[str, list[Row]], None]
+
+
+class CoalescingWriter:
+    """Latest-row-per-key buffer drained by a background thread.
+
+    Args:
+        write: writes one view's rows in one call (e.g. ``OnlineFeatureWriter.write``).
+        interval_s: how often pending rows are written.
+        on_written: called with (view, rows, seconds) after each successful write (metrics).
+    """
+
+    def __init__(
+        self,
+        write: WriteBatch,
+        *,
+        interval_s: float = 1.0,
+        on_written: Callable[[str, int, float], None] | None = None,
+    ) -> None:
+        self._write = write
+        self._interval_s = interval_s
+        self._on_written = on_written
+        self._pending: dict[str, dict[str, Row]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="feast-writer", daemon=True)
+        self._thread.start()
+
+    def offer(self, view: str, rows: Mapping[str, Row]) -> None:
+        """Queue ``rows`` (entity key → row) for ``view``; a newer row replaces a pending one for the same key.
+
+        Raises:
+            RuntimeError: the writer thread failed (its error is the cause); the caller must not commit.
+        """
+        if self._error is not None:
+            raise RuntimeError("feature store writer failed") from self._error
+        with self._lock:
+            self._pending.setdefault(view, {}).update(rows)
+
+    @property
+    def pending(self) -> int:
+        """Rows waiting to be written."""
+        with self._lock:
+            return sum(len(rows) for rows in self._pending.values())
+
+    def flush(self) -> None:
+        """Write everything pending now, in the caller's thread."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for view, rows in pending.items():
+            if not rows:
+                continue
+            started = time.perf_counter()
+            self._write(view, list(rows.values()))
+            if self._on_written is not None:
+                self._on_written(view, len(rows), time.perf_counter() - started)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self.flush()
+            except Exception as exc:
+                logger.exception("feature store write failed")
+                self._error = exc
+                return
+
+    def close(self) -> None:
+        """Stop the thread and write what is left.
+
+        Raises:
+            RuntimeError: an earlier background write failed.
+        """
+        self._stop.set()
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError("feature store writer failed") from self._error
+        self.flush()
