@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["streams.dedup", "streams.provenance", "kairos.settings"]
+MODULES = ["streams.dedup", "streams.provenance", "kairos.settings", "featurestore.hot"]
 
 
 @pytest.mark.parametrize("name", MODULES)
