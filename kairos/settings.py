@@ -19,7 +19,15 @@ import msgspec
 from schemas.errors import KairosError
 from streams.config import BrokerConfig, IngestConfig, KafkaConfig, TopicsConfig
 
-__all__ = ["ENV_PREFIX", "Settings", "SettingsError", "WorkerConfig", "load_settings", "settings_to_env"]
+__all__ = [
+    "ENV_PREFIX",
+    "OnlineConfig",
+    "Settings",
+    "SettingsError",
+    "WorkerConfig",
+    "load_settings",
+    "settings_to_env",
+]
 
 ENV_PREFIX = "KAIROS_"
 _CONFIG_VAR = "KAIROS_CONFIG"
@@ -40,6 +48,13 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OnlineConfig:
+    """The Feast online store: ``sqlite`` (embedded, under the worker's data dir) or a ``redis://`` URL."""
+
+    store: str = "sqlite"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable in Kairos, one immutable tree."""
 
@@ -48,6 +63,7 @@ class Settings:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
+    online: OnlineConfig = field(default_factory=OnlineConfig)
 
 
 _SECTION_TYPES = {
@@ -56,6 +72,7 @@ _SECTION_TYPES = {
     "ingest": IngestConfig,
     "broker": BrokerConfig,
     "worker": WorkerConfig,
+    "online": OnlineConfig,
 }
 
 
