@@ -7,14 +7,20 @@ from pathlib import Path
 
 import faust
 
+from agents.compute_features import FeatureHandler
 from agents.ingest import IngestHandler
 from agents.runner import BatchLoopService
+from featurestore.coalescing import CoalescingWriter
+from featurestore.config import FeatureStoreConfig
+from featurestore.hot import FeatureCache
+from featurestore.store import open_store
+from featurestore.writer import OnlineFeatureWriter
 from kairos.settings import Settings
 from streams.app import create_app
 from streams.batch_loop import BatchLoop
-from streams.metrics import INGEST_BATCH_SECONDS
+from streams.metrics import FEATURE_ROWS_WRITTEN, FEATURE_WRITE_SECONDS, INGEST_BATCH_SECONDS
 
-__all__ = ["build_app", "ingest_loop", "run_worker"]
+__all__ = ["build_app", "feature_loop", "feature_store_config", "ingest_loop", "run_worker"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +37,41 @@ def ingest_loop(settings: Settings) -> BatchLoop:
         poll_timeout_s=settings.ingest.poll_timeout_s,
         on_batch=lambda _n, seconds: INGEST_BATCH_SECONDS.observe(seconds),
         stage="validate_events",
+    )
+
+
+def feature_store_config(settings: Settings) -> FeatureStoreConfig:
+    """Where the worker's Feast repository lives and which online store it uses."""
+    return FeatureStoreConfig(
+        data_dir=str(Path(settings.worker.data_dir) / "feast"), online_store=settings.online.store
+    )
+
+
+def _observe_write(view: str, rows: int, seconds: float) -> None:
+    FEATURE_ROWS_WRITTEN.labels(view).inc(rows)
+    FEATURE_WRITE_SECONDS.labels(view).observe(seconds)
+
+
+def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
+    """The feature stage's batch loop: opens (and if needed applies) the Feast store first."""
+    store = open_store(feature_store_config(settings))
+    writer = CoalescingWriter(OnlineFeatureWriter(store).write, on_written=_observe_write)
+    handler = FeatureHandler(
+        settings.kafka,
+        settings.topics,
+        cache,
+        writer,
+        Path(settings.worker.data_dir) / "checkpoints",
+    )
+    return BatchLoop(
+        settings.kafka,
+        f"{settings.topics.namespace}-features",
+        [settings.topics.events],
+        handler,
+        batch_size=settings.ingest.batch_size,
+        poll_timeout_s=settings.ingest.poll_timeout_s,
+        stage="compute_features",
+        on_close=writer.close,
     )
 
 
@@ -51,6 +92,15 @@ def build_app(settings: Settings) -> faust.App:
 
         def make_loop(self) -> BatchLoop:
             return ingest_loop(settings)
+
+    cache = FeatureCache()  # the hot copy decisions read (issue 4 adds the decision stage beside it)
+
+    @app.service
+    class ComputeFeatures(BatchLoopService):
+        stage = "compute_features"
+
+        def make_loop(self) -> BatchLoop:
+            return feature_loop(settings, cache)
 
     return app
 

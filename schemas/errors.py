@@ -36,6 +36,7 @@ class DeadLetterReason(StrEnum):
     MISSING_IDENTITY = "missing_identity"
     CLOCK_SKEW_FUTURE = "clock_skew_future"
     CLOCK_SKEW_PAST = "clock_skew_past"
+    LATE_EVENT = "late_event"
 
 
 class KairosError(Exception):

@@ -64,6 +64,7 @@ class BatchLoop:
         on_batch: Callable[[int, float], None] | None = None,
         stage: str = "stage",
         lag_interval_s: float = 1.0,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self._topics = topics
         self._handler = handler
@@ -72,6 +73,7 @@ class BatchLoop:
         self._flush_timeout_s = flush_timeout_s
         self._on_batch = on_batch
         self._stage = stage
+        self._on_close = on_close
         self._lag_interval_s = lag_interval_s
         self._lag_due = 0.0
         self._assigned_at: dict[tuple[str, int], int] = {}  # where consumption resumed, per partition
@@ -190,4 +192,6 @@ class BatchLoop:
         try:
             self._deliver_and_commit()
         finally:
-            self._consumer.close()
+            self._consumer.close()  # runs the final revoke: handlers checkpoint there
+            if self._on_close is not None:
+                self._on_close()

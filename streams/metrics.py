@@ -7,6 +7,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 __all__ = [
     "CONSUMER_LAG",
     "DEAD_LETTERS",
+    "FEATURE_EVENTS",
+    "FEATURE_ROWS_WRITTEN",
+    "FEATURE_WRITE_SECONDS",
     "INGEST_BATCH_SECONDS",
     "INGEST_EVENT_AGE_SECONDS",
     "INGEST_RECORDS",
@@ -35,6 +38,22 @@ INGEST_EVENT_AGE_SECONDS = Histogram(
     "kairos_ingest_event_age_seconds",
     "Processing time minus event time of the newest valid event of each batch",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+    registry=REGISTRY,
+)
+FEATURE_EVENTS = Counter(
+    "kairos_feature_events",
+    "Events seen by the feature stage, by outcome (applied, late)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+FEATURE_ROWS_WRITTEN = Counter(
+    "kairos_feature_rows_written", "Rows written to the Feast online store, by view", ["view"], registry=REGISTRY
+)
+FEATURE_WRITE_SECONDS = Histogram(
+    "kairos_feature_write_seconds",
+    "Wall time of one coalesced Feast online write",
+    ["view"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(

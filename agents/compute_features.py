@@ -1,0 +1,213 @@
+"""compute_features: validated events in; user and session features out to the hot copy and Feast.
+
+Runs on a :class:`~streams.batch_loop.BatchLoop` (group ``<namespace>-features``) over ``kairos.events.v1``. Per
+owned partition it keeps a :class:`~streams.features.FeatureState` (co-partitioned by user, so a user's and a
+session's state live in one place). Per batch: apply every event (late ones are dead-lettered with ``late_event``),
+build the rows of the entities that changed, put them in the in-process :class:`~featurestore.hot.FeatureCache`
+(what decisions read) and offer them to the coalescing Feast writer (what other services read).
+
+Restarts: user histories outlive the topic's retention, so the state is checkpointed to the worker's disk with the
+next input offset, after the pending Feast rows are written. On assignment the checkpoint is loaded and the input is
+replayed from its offset up to where consumption resumes, re-deriving (idempotently re-writing) every row changed
+since. Product features need every partition's activity; they are computed per partition but not yet published
+(a product-keyed stage does that next).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from confluent_kafka import Message, Producer
+
+from featurestore.hot import FeatureCache
+from schemas.codec import EventDecoder
+from schemas.deadletter import dead_letter_for, dead_letter_headers
+from schemas.errors import DeadLetterReason, PoisonMessageError
+from streams.checkpoint import load_checkpoint, save_checkpoint
+from streams.config import KafkaConfig, TopicsConfig
+from streams.features import ChangedKeys, FeatureConfig, FeatureState
+from streams.metrics import DEAD_LETTERS, FEATURE_EVENTS
+from streams.provenance import source_header
+from streams.reader import read_range
+
+__all__ = ["FeatureHandler", "RowSink"]
+
+logger = logging.getLogger(__name__)
+
+STAGE = "features"
+USER_VIEW, SESSION_VIEW = "kairos_user", "kairos_session"
+
+
+class RowSink(Protocol):
+    """Where rows go besides the hot copy: the coalescing Feast writer (``offer``/``flush``)."""
+
+    def offer(self, view: str, rows: dict[str, dict[str, Any]]) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class FeatureHandler:
+    """The feature stage's :class:`~streams.batch_loop.BatchHandler`."""
+
+    def __init__(
+        self,
+        kafka: KafkaConfig,
+        topics: TopicsConfig,
+        cache: FeatureCache,
+        sink: RowSink,
+        checkpoint_dir: Path,
+        *,
+        config: FeatureConfig | None = None,
+        checkpoint_every_s: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._kafka = kafka
+        self._source = topics.events
+        self._dead = topics.dead_letters
+        self._cache = cache
+        self._sink = sink
+        self._checkpoint_dir = checkpoint_dir
+        self._config = config or FeatureConfig()
+        self._checkpoint_every_s = checkpoint_every_s
+        self._clock = clock
+        self._decode = EventDecoder().decode
+        self.states: dict[int, FeatureState] = {}
+        self._next_offsets: dict[int, int] = {}
+        self._skip_below: dict[int, int] = {}
+        self._last_checkpoint = clock()
+
+    def assigned(self, topic: str, partition: int, committed: int) -> None:
+        """Load the partition's checkpoint and replay the input from it up to ``committed``."""
+        loaded = load_checkpoint(self._checkpoint_dir, STAGE, topic, partition)
+        start, state = loaded if loaded is not None else (0, FeatureState(self._config))
+        resume = max(committed, 0)
+        replayed = 0
+        changed: dict[str, set[str]] = {"user": set(), "session": set()}
+        for msg in read_range(self._kafka, topic, partition, start, resume):
+            event = self._decode(msg.value() or b"")
+            keys = state.apply(event)
+            if not keys.late:
+                _collect(keys, changed)
+            replayed += 1
+        self.states[partition] = state
+        self._next_offsets[partition] = max(start, resume)
+        # A checkpoint taken after a batch was applied but before its offsets were committed is ahead of the
+        # group: the records in between are already in the state and must not be applied twice.
+        self._skip_below[partition] = start
+        self._publish(state, changed)
+        logger.info(
+            "features partition=%s checkpoint_offset=%s committed=%s replayed=%s", partition, start, committed, replayed
+        )
+
+    def revoked(self, topic: str, partition: int) -> None:
+        """Checkpoint and forget the partition."""
+        state = self.states.pop(partition, None)
+        self._skip_below.pop(partition, None)
+        if state is not None:
+            self._sink.flush()
+            save_checkpoint(
+                self._checkpoint_dir, STAGE, topic, partition, next_offset=self._next_offsets[partition], state=state
+            )
+
+    def handle(self, messages: list[Message], producer: Producer) -> None:
+        """Apply one batch, then publish the changed rows once per entity."""
+        changed: dict[int, dict[str, set[str]]] = {}
+        late: Counter[int] = Counter()
+        for msg in messages:
+            partition = msg.partition() or 0
+            if (msg.offset() or 0) < self._skip_below[partition]:
+                continue
+            state = self.states[partition]
+            try:
+                event = self._decode(msg.value() or b"")
+            except PoisonMessageError as exc:
+                self._dead_letter(producer, msg, exc)
+                continue
+            keys = state.apply(event)
+            if keys.late:
+                late[partition] += 1
+                self._dead_letter(
+                    producer,
+                    msg,
+                    PoisonMessageError(
+                        DeadLetterReason.LATE_EVENT,
+                        f"event_time {event.event_time.isoformat()} is older than the partition's watermark minus "
+                        f"the allowed lateness ({self._config.allowed_lateness_s:.0f}s)",
+                        "$.event_time",
+                    ),
+                )
+            else:
+                _collect(keys, changed.setdefault(partition, {"user": set(), "session": set()}))
+            self._next_offsets[partition] = (msg.offset() or 0) + 1
+        for partition, entity_keys in changed.items():
+            self._publish(self.states[partition], entity_keys)
+        FEATURE_EVENTS.labels("applied").inc(len(messages) - sum(late.values()))
+        FEATURE_EVENTS.labels("late").inc(sum(late.values()))
+        if self._clock() - self._last_checkpoint >= self._checkpoint_every_s:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Write pending Feast rows, then snapshot every owned partition with its next input offset."""
+        self._sink.flush()
+        for partition, state in self.states.items():
+            save_checkpoint(
+                self._checkpoint_dir,
+                STAGE,
+                self._source,
+                partition,
+                next_offset=self._next_offsets[partition],
+                state=state,
+            )
+        self._last_checkpoint = self._clock()
+
+    def _publish(self, state: FeatureState, keys: dict[str, set[str]]) -> None:
+        now = datetime.fromtimestamp(state.watermark / 1e6, UTC) if state.watermark > 0 else datetime.now(UTC)
+        users: dict[str, dict[str, Any]] = {}
+        for user_key in keys["user"]:
+            row = state.user_row(user_key, now)
+            if row is not None:
+                users[user_key] = row
+        sessions: dict[str, dict[str, Any]] = {}
+        for session_id in keys["session"]:
+            row = state.session_row(session_id, now)
+            if row is not None:
+                sessions[session_id] = row
+        self._cache.put("user", users)
+        self._cache.put("session", sessions)
+        self._sink.offer(USER_VIEW, {k: {**r, "user_id": k, "event_timestamp": now} for k, r in users.items()})
+        self._sink.offer(SESSION_VIEW, {k: {**r, "session_id": k, "event_timestamp": now} for k, r in sessions.items()})
+
+    def _dead_letter(self, producer: Producer, msg: Message, error: PoisonMessageError) -> None:
+        partition = msg.partition() or 0
+        offset = msg.offset() or 0
+        ts_type, ts = msg.timestamp()
+        letter = dead_letter_for(
+            error,
+            raw=msg.value(),
+            key=msg.key(),
+            stage=STAGE,
+            source_topic=self._source,
+            source_partition=partition,
+            source_offset=offset,
+            source_timestamp_ms=ts if ts_type else None,
+            dead_lettered_at_ms=int(self._clock() * 1000),
+        )
+        headers: list[tuple[str, str | bytes | None]] = [
+            *dead_letter_headers(letter),
+            source_header(self._source, partition, offset),
+        ]
+        producer.produce(self._dead, msg.value(), msg.key(), partition, headers=headers)
+        DEAD_LETTERS.labels(STAGE, letter.reason).inc()
+
+
+def _collect(keys: ChangedKeys, into: dict[str, set[str]]) -> None:
+    if keys.user_key is not None:
+        into["user"].add(keys.user_key)
+    if keys.session_id is not None:
+        into["session"].add(keys.session_id)
