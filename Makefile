@@ -43,6 +43,7 @@ typecheck: setup ## mypy
 
 bench: setup ## every benchmark, JSON on the last line of each
 	$(BIN)/kairos bench ingest
+	$(BIN)/kairos bench features
 
 clean: ## remove the environment and run state
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

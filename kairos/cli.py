@@ -224,6 +224,16 @@ def bench_ingest(events: int, partitions: int, malformed_rate: float, profile: b
     _echo_json(run(events=events, partitions=partitions, malformed_rate=malformed_rate, profile=profile))
 
 
+@bench.command("features")
+@click.option("--reads", type=int, default=2000, show_default=True)
+@click.option("--online-store", default="sqlite", show_default=True, help="sqlite or a redis:// URL.")
+def bench_features(reads: int, online_store: str) -> None:
+    """Hot FeatureReader vs Feast SDK get_online_features (user + session + 25 products), same store."""
+    from bench.features import run
+
+    _echo_json(run(reads=reads, online_store=online_store))
+
+
 @cli.command()
 @click.option("--shoppers", type=int, default=300, show_default=True)
 @click.option("--duration", type=float, default=600.0, show_default=True, help="Simulated seconds.")
