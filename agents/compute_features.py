@@ -9,8 +9,8 @@ build the rows of the entities that changed, put them in the in-process :class:`
 Restarts: user histories outlive the topic's retention, so the state is checkpointed to the worker's disk with the
 next input offset, after the pending Feast rows are written. On assignment the checkpoint is loaded and the input is
 replayed from its offset up to where consumption resumes, re-deriving (idempotently re-writing) every row changed
-since. Product features need every partition's activity; they are computed per partition but not yet published
-(a product-keyed stage does that next).
+since. Product features need every partition's activity: events that change a product are re-keyed by product id
+to ``kairos.events.by-product.v1`` for the product stage (:mod:`agents.compute_product_features`).
 """
 
 from __future__ import annotations
@@ -25,15 +25,14 @@ from typing import Any, Protocol
 
 from confluent_kafka import Message, Producer
 
+from agents.dead_letter import send_dead_letter
 from featurestore.hot import FeatureCache
 from schemas.codec import EventDecoder
-from schemas.deadletter import dead_letter_for, dead_letter_headers
 from schemas.errors import DeadLetterReason, PoisonMessageError
 from streams.checkpoint import load_checkpoint, save_checkpoint
 from streams.config import KafkaConfig, TopicsConfig
 from streams.features import ChangedKeys, FeatureConfig, FeatureState
-from streams.metrics import DEAD_LETTERS, FEATURE_EVENTS
-from streams.provenance import source_header
+from streams.metrics import FEATURE_EVENTS
 from streams.reader import read_range
 
 __all__ = ["FeatureHandler", "RowSink"]
@@ -70,6 +69,7 @@ class FeatureHandler:
         self._kafka = kafka
         self._source = topics.events
         self._dead = topics.dead_letters
+        self._by_product = topics.events_by_product
         self._cache = cache
         self._sink = sink
         self._checkpoint_dir = checkpoint_dir
@@ -144,6 +144,9 @@ class FeatureHandler:
                 )
             else:
                 _collect(keys, changed.setdefault(partition, {"user": set(), "session": set()}))
+                for product_id in keys.product_ids:
+                    # Re-keyed for the product stage; a replay may send a copy twice, which it de-duplicates.
+                    producer.produce(self._by_product, msg.value(), product_id.encode())
             self._next_offsets[partition] = (msg.offset() or 0) + 1
         for partition, entity_keys in changed.items():
             self._publish(self.states[partition], entity_keys)
@@ -184,26 +187,7 @@ class FeatureHandler:
         self._sink.offer(SESSION_VIEW, {k: {**r, "session_id": k, "event_timestamp": now} for k, r in sessions.items()})
 
     def _dead_letter(self, producer: Producer, msg: Message, error: PoisonMessageError) -> None:
-        partition = msg.partition() or 0
-        offset = msg.offset() or 0
-        ts_type, ts = msg.timestamp()
-        letter = dead_letter_for(
-            error,
-            raw=msg.value(),
-            key=msg.key(),
-            stage=STAGE,
-            source_topic=self._source,
-            source_partition=partition,
-            source_offset=offset,
-            source_timestamp_ms=ts if ts_type else None,
-            dead_lettered_at_ms=int(self._clock() * 1000),
-        )
-        headers: list[tuple[str, str | bytes | None]] = [
-            *dead_letter_headers(letter),
-            source_header(self._source, partition, offset),
-        ]
-        producer.produce(self._dead, msg.value(), msg.key(), partition, headers=headers)
-        DEAD_LETTERS.labels(STAGE, letter.reason).inc()
+        send_dead_letter(producer, msg, error, stage=STAGE, topic=self._dead, now_s=self._clock())
 
 
 def _collect(keys: ChangedKeys, into: dict[str, set[str]]) -> None:

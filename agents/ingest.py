@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from confluent_kafka import Message, Producer
 
+from agents.dead_letter import send_dead_letter
 from schemas.codec import EventDecoder
-from schemas.deadletter import dead_letter_for, dead_letter_headers
 from schemas.errors import PoisonMessageError
 from schemas.events import Event
 from streams.config import IngestConfig, KafkaConfig, TopicsConfig
 from streams.dedup import DedupWindow
 from streams.ingest import ClockRules, Ingestor, Verdict
-from streams.metrics import DEAD_LETTERS, INGEST_EVENT_AGE_SECONDS, INGEST_RECORDS
+from streams.metrics import INGEST_EVENT_AGE_SECONDS, INGEST_RECORDS
 from streams.provenance import last_emitted_offset, source_header
 from streams.reader import read_range
 
@@ -101,7 +100,7 @@ class IngestHandler:
         source = self._source
         states = self.partitions
         valid = duplicate = replayed = 0
-        reasons: Counter[str] = Counter()
+        dead = 0
         newest: Event | None = None
         for msg in messages:
             partition = msg.partition() or 0
@@ -128,34 +127,13 @@ class IngestHandler:
             else:
                 error: PoisonMessageError = payload  # type: ignore[assignment]
                 self._dead_letter(producer, msg, error, now)
-                reasons[error.reason.value] += 1
+                dead += 1
         INGEST_RECORDS.labels("valid").inc(valid)
         INGEST_RECORDS.labels("duplicate").inc(duplicate)
         INGEST_RECORDS.labels("replayed").inc(replayed)
-        INGEST_RECORDS.labels("dead").inc(sum(reasons.values()))
-        for reason, count in reasons.items():
-            DEAD_LETTERS.labels(STAGE, reason).inc(count)
+        INGEST_RECORDS.labels("dead").inc(dead)
         if newest is not None:
             INGEST_EVENT_AGE_SECONDS.observe(max(0.0, now - newest.event_time.timestamp()))
 
     def _dead_letter(self, producer: Producer, msg: Message, error: PoisonMessageError, now: float) -> None:
-        partition = msg.partition() or 0
-        offset = msg.offset() or 0
-        ts_type, ts = msg.timestamp()
-        raw = msg.value() or b""
-        letter = dead_letter_for(
-            error,
-            raw=raw,
-            key=msg.key(),
-            stage=STAGE,
-            source_topic=self._source,
-            source_partition=partition,
-            source_offset=offset,
-            source_timestamp_ms=ts if ts_type else None,
-            dead_lettered_at_ms=int(now * 1000),
-        )
-        headers: list[tuple[str, str | bytes | None]] = [
-            *dead_letter_headers(letter),
-            source_header(self._source, partition, offset),
-        ]
-        producer.produce(self._dead, raw, msg.key(), partition, headers=headers)
+        send_dead_letter(producer, msg, error, stage=STAGE, topic=self._dead, now_s=now)

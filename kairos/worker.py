@@ -8,6 +8,7 @@ from pathlib import Path
 import faust
 
 from agents.compute_features import FeatureHandler
+from agents.compute_product_features import ProductFeatureHandler
 from agents.ingest import IngestHandler
 from agents.runner import BatchLoopService
 from featurestore.coalescing import CoalescingWriter
@@ -20,7 +21,7 @@ from streams.app import create_app
 from streams.batch_loop import BatchLoop
 from streams.metrics import FEATURE_ROWS_WRITTEN, FEATURE_WRITE_SECONDS, INGEST_BATCH_SECONDS
 
-__all__ = ["build_app", "feature_loop", "feature_store_config", "ingest_loop", "run_worker"]
+__all__ = ["build_app", "feature_loop", "feature_store_config", "ingest_loop", "product_feature_loop", "run_worker"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,25 @@ def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
     )
 
 
+def product_feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
+    """The product stage's batch loop (its own Feast writer on the same store)."""
+    store = open_store(feature_store_config(settings))
+    writer = CoalescingWriter(OnlineFeatureWriter(store).write, on_written=_observe_write)
+    handler = ProductFeatureHandler(
+        settings.kafka, settings.topics, cache, writer, Path(settings.worker.data_dir) / "checkpoints"
+    )
+    return BatchLoop(
+        settings.kafka,
+        f"{settings.topics.namespace}-product-features",
+        [settings.topics.events_by_product],
+        handler,
+        batch_size=settings.ingest.batch_size,
+        poll_timeout_s=settings.ingest.poll_timeout_s,
+        stage="compute_product_features",
+        on_close=writer.close,
+    )
+
+
 def build_app(settings: Settings) -> faust.App:
     """The worker's faust app with its stages attached."""
     Path(settings.worker.data_dir).mkdir(parents=True, exist_ok=True)
@@ -101,6 +121,13 @@ def build_app(settings: Settings) -> faust.App:
 
         def make_loop(self) -> BatchLoop:
             return feature_loop(settings, cache)
+
+    @app.service
+    class ComputeProductFeatures(BatchLoopService):
+        stage = "compute_product_features"
+
+        def make_loop(self) -> BatchLoop:
+            return product_feature_loop(settings, cache)
 
     return app
 

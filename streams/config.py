@@ -48,6 +48,11 @@ class TopicsConfig:
         return self.name("events.v1")
 
     @property
+    def events_by_product(self) -> str:
+        """Product views, adds to cart and purchases re-keyed by product id, for product-wide features."""
+        return self.name("events.by-product.v1")
+
+    @property
     def dead_letters(self) -> str:
         """Records that could not be processed: raw bytes as the value, reason in headers."""
         return self.name("deadletter.v1")

@@ -35,6 +35,7 @@ def topic_specs(topics: TopicsConfig) -> list[TopicSpec]:
     names = [
         (topics.raw_events, events),
         (topics.events, events),
+        (topics.events_by_product, events),
         (topics.dead_letters, dead),
         (topics.interventions, events),
         (topics.rewards, events),

@@ -14,12 +14,12 @@ from featurestore.hot import FeatureCache
 from featurestore.reader import FeastSdkReader
 from featurestore.store import open_store
 from kairos.settings import Settings
-from kairos.worker import feature_loop, feature_store_config
+from kairos.worker import feature_loop, feature_store_config, product_feature_loop
 from schemas.codec import EventDecoder
 from simulator import Simulation, SimulationConfig
 from streams.batch_loop import BatchLoop
-from streams.features import FeatureState
-from streams.reader import committed_total, read_range, watermarks
+from streams.features import FeatureConfig, FeatureState
+from streams.reader import committed_total, read_range, read_topic, watermarks
 from tests.integration.kafka_io import produce_all
 
 pytestmark = pytest.mark.integration
@@ -95,3 +95,49 @@ def test_features_match_a_replay_and_feast_matches_the_hot_copy_across_a_restart
         got = reader.read(key, session_id, [])
         assert got["user"] == dict(row), key
         assert {f: got["session"][f] for f in NOW_FREE_SESSION} == {f: session[f] for f in NOW_FREE_SESSION}
+
+
+def test_product_features_combine_every_user_partition(topics: Settings) -> None:
+    settings = topics
+    records = simulated_events(150)
+    produce_all(settings.kafka, settings.topics.events, records)
+    cache = FeatureCache()
+    run_stage(settings, cache, len(records))
+    by_product = read_topic(settings.kafka, settings.topics.events_by_product, settings.topics.partitions)
+    assert by_product, "the feature stage re-keyed nothing"
+    run_product_stage(settings, cache, len(by_product))
+
+    decode = EventDecoder().decode
+    everything = FeatureState(FeatureConfig(allowed_lateness_s=1e9))
+    for event in sorted((decode(v) for _, v in records), key=lambda e: e.event_time):
+        everything.apply(event)
+    now = datetime.now(UTC)
+    assert cache.products
+    for product_id, row in cache.products.items():
+        expected = everything.product_row(product_id, now)
+        assert expected is not None
+        assert (row["price"], row["category"], row["co_purchased"]) == (
+            expected["price"],
+            expected["category"],
+            expected["co_purchased"],
+        ), product_id
+    assert any(row["co_purchased"] for row in cache.products.values())
+    got = FeastSdkReader(open_store(feature_store_config(settings))).read("u", "s", list(cache.products)[:25])
+    for product_id, values in got["products"].items():
+        assert values["price"] == cache.products[product_id]["price"]
+
+
+def run_product_stage(settings: Settings, cache: FeatureCache, until: int, timeout_s: float = 120) -> None:
+    loop = product_feature_loop(settings, cache)
+    stop = threading.Event()
+    thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
+    thread.start()
+    topics = settings.topics
+    group = f"{topics.namespace}-product-features"
+    deadline = time.monotonic() + timeout_s
+    while committed_total(settings.kafka, group, topics.events_by_product, topics.partitions) < until:
+        assert time.monotonic() < deadline, "product stage did not catch up"
+        assert thread.is_alive(), "product stage died"
+        time.sleep(0.2)
+    stop.set()
+    thread.join(60)
