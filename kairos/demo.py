@@ -21,6 +21,7 @@ from kairos.settings import Settings
 from kairos.simulate import report_summary, simulate_to_kafka
 from schemas.codec import EventDecoder
 from schemas.deadletter import dead_letter_from_record
+from schemas.events import Purchase
 from streams.broker import free_port, start_broker
 from streams.reader import committed_total, read_topic
 from streams.topics import ensure_topics, topic_specs
@@ -52,14 +53,26 @@ def _features_report(settings: Settings, events: list[Any], deadline: float) -> 
     while done < len(events) and time.monotonic() < deadline:
         time.sleep(0.5)
         done = committed_total(settings.kafka, group, topics.events, topics.partitions)
-    time.sleep(2.5)  # the coalescing writer writes to Feast every second
+    by_product = len(read_topic(settings.kafka, topics.events_by_product, topics.partitions))
+    product_group = f"{topics.namespace}-product-features"
+    while (
+        committed_total(settings.kafka, product_group, topics.events_by_product, topics.partitions) < by_product
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    time.sleep(2.5)  # the coalescing writers write to Feast every second
     decoder = EventDecoder()
-    buyers = sorted(
-        {e.partition_key for e in (decoder.decode(m.value() or b"") for m in events) if e.event_type == "purchase"}
-    )[:10]
+    purchases = [e for e in (decoder.decode(m.value() or b"") for m in events) if isinstance(e, Purchase)]
+    buyers = sorted({e.partition_key for e in purchases})[:10]
+    bought = sorted({item.product_id for e in purchases for item in e.items})[:25]
     reader = FeastSdkReader(open_store(feature_store_config(settings)))
     rows = {buyer: reader.read(buyer, "", [])["user"] for buyer in buyers}
+    products = reader.read("", "", bought)["products"]
     return {
+        "products_checked": len(products),
+        "bought_products_with_price_in_feast": sum(
+            1 for row in products.values() if isinstance(p := row.get("price"), float) and p > 0
+        ),
         "events": len(events),
         "committed": done,
         "buyers_checked": len(rows),
@@ -124,6 +137,8 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             "features_caught_up": features["committed"] == features["events"],
             "buyers_have_purchase_features_in_feast": features["buyers_checked"] > 0
             and features["buyers_with_purchase_count"] == features["buyers_checked"],
+            "bought_products_in_feast": features["products_checked"] > 0
+            and features["bought_products_with_price_in_feast"] == features["products_checked"],
         }
         return {
             "demo": "simulated shoppers -> ingest (validate/dedupe, dead letters) -> features (hot copy + Feast)",

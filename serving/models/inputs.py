@@ -1,4 +1,4 @@
-"""Feature rows to River inputs: contract names only, protected features dropped, strings one-hot, numbers log-scaled."""
+"""Feature rows to River inputs: contract names only, protected ones dropped, strings one-hot, numbers log-scaled."""
 
 from __future__ import annotations
 
