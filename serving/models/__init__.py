@@ -16,13 +16,14 @@ from serving.models.inputs import (
     to_vector,
 )
 from serving.models.ledger import ImpressionLedger, OfferOutcome, OpenImpression
-from serving.models.offers import OfferAcceptanceModel
+from serving.models.offers import OFFER_PROBA_BOUNDS, OfferAcceptanceModel
 from serving.models.scoring import PROBA_EPSILON, BinaryScore, clip_proba
 from serving.models.segments import SegmentModel
 from serving.models.session_outcome import AbandonmentModel, PurchasePropensityModel
 from serving.models.suite import ModelSuite, offer_item
 
 __all__ = [
+    "OFFER_PROBA_BOUNDS",
     "PROBA_EPSILON",
     "SEGMENT_INPUTS",
     "SESSION_INPUTS",

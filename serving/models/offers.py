@@ -6,17 +6,20 @@ import numpy as np
 from river import optim, reco
 
 from serving.models.errors import ModelConfigError
-from serving.models.scoring import BinaryScore, clip_proba
+from serving.models.scoring import BinaryScore
 
-__all__ = ["OfferAcceptanceModel"]
+__all__ = ["OFFER_PROBA_BOUNDS", "OfferAcceptanceModel"]
+
+OFFER_PROBA_BOUNDS = (0.01, 0.99)
+"""The linear-probability score is clipped to this range: never certain, so log loss stays bounded (< 4.61)."""
 
 
 class OfferAcceptanceModel:
     """P(user accepts an offer of item), learned with River's ``BiasedMF`` on 0/1 responses.
 
     The factorisation regresses the 0/1 response with squared loss, so its score ``μ + b_u + b_i + ⟨p_u, q_i⟩`` is
-    a linear-probability estimate; :meth:`predict_proba_one` clips it to ``[ε, 1 - ε]`` (no sigmoid: the score is
-    already on the probability scale). Prediction never changes the model: an unseen user or item contributes a
+    a linear-probability estimate; :meth:`predict_proba_one` clips it to :data:`OFFER_PROBA_BOUNDS` (no sigmoid: the
+    score is already on the probability scale). Prediction never changes the model: an unseen user or item contributes a
     zero bias and a zero latent vector instead of being initialised, so serving traffic cannot grow the tables.
     Memory grows with the distinct users and items *learned from* (``n_factors + 1`` floats each).
 
@@ -37,7 +40,7 @@ class OfferAcceptanceModel:
     True
     """
 
-    def __init__(self, *, n_factors: int = 8, learning_rate: float = 0.05, l2: float = 1e-3, seed: int = 0) -> None:
+    def __init__(self, *, n_factors: int = 8, learning_rate: float = 0.1, l2: float = 1e-3, seed: int = 0) -> None:
         if n_factors < 1 or learning_rate <= 0 or l2 < 0:
             raise ModelConfigError(f"bad offer model: {n_factors=} {learning_rate=} {l2=}")
         self.seed = seed
@@ -62,15 +65,16 @@ class OfferAcceptanceModel:
         return y
 
     def predict_proba_one(self, user: str, item: str) -> float:
-        """The probability that ``user`` accepts an offer of ``item``, in ``[ε, 1 - ε]`` (0.5 before any data)."""
+        """P(``user`` accepts an offer of ``item``), within :data:`OFFER_PROBA_BOUNDS` (0.5 before any data)."""
         if self.score.labels == 0:
             return 0.5
-        return clip_proba(self._raw(user, item))
+        low, high = OFFER_PROBA_BOUNDS
+        return min(max(self._raw(user, item), low), high)
 
     def learn_one(self, user: str, item: str, accepted: bool) -> None:
         """Learn one response; the progressive score sees the prediction made before learning."""
         self.score.update(accepted, self.predict_proba_one(user, item))
-        self.mf.learn_one(user, item, 1.0 if accepted else 0.0)
+        self.mf.learn_one(user, item, 1.0 if accepted else 0.0)  # type: ignore[no-untyped-call]
 
     def metrics(self) -> dict[str, float]:
         """Progressive ``roc_auc`` and ``log_loss``, ``labels``, and the ``users`` and ``items`` learned."""

@@ -35,21 +35,21 @@ class BinaryScore:
     """
 
     def __init__(self, n_thresholds: int = 50) -> None:
-        self.roc_auc = metrics.ROCAUC(n_thresholds=n_thresholds)
-        self.log_loss = metrics.LogLoss()
+        self.roc_auc = metrics.ROCAUC(n_thresholds=n_thresholds)  # type: ignore[no-untyped-call]
+        self.log_loss = metrics.LogLoss()  # type: ignore[no-untyped-call]
         self.labels = 0
 
     def update(self, y: bool, p: float) -> None:
         """Record one label and the probability of ``True`` predicted for it."""
         p = clip_proba(p)
-        self.roc_auc.update(y, p)
+        self.roc_auc.update(y, p)  # type: ignore[no-untyped-call]
         self.log_loss.update(y, p)
         self.labels += 1
 
     def as_dict(self) -> dict[str, float]:
         """``roc_auc``, ``log_loss`` and ``labels`` (0.0 for both scores before the first label)."""
         return {
-            "roc_auc": float(self.roc_auc.get()),
-            "log_loss": float(self.log_loss.get()),
+            "roc_auc": float(self.roc_auc.get()) + 0.0,  # type: ignore[no-untyped-call]
+            "log_loss": float(self.log_loss.get()),  # type: ignore[no-untyped-call]
             "labels": float(self.labels),
         }
