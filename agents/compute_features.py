@@ -4,13 +4,17 @@ Runs on a :class:`~streams.batch_loop.BatchLoop` (group ``<namespace>-features``
 owned partition it keeps a :class:`~streams.features.FeatureState` (co-partitioned by user, so a user's and a
 session's state live in one place). Per batch: apply every event (late ones are dead-lettered with ``late_event``),
 build the rows of the entities that changed, put them in the in-process :class:`~featurestore.hot.FeatureCache`
-(what decisions read) and offer them to the coalescing Feast writer (what other services read).
+(what decisions read) and offer them to the coalescing Feast writer (what other services read). Every applied event
+also goes to the partition's River :class:`~serving.models.ModelSuite` with its session's and user's rows as of the
+event (delayed labels: abandonment and propensity learn at session end or purchase, offer acceptance on responses);
+their progressive metrics are on ``/metrics`` as ``kairos_model_metric``.
 
-Restarts: user histories outlive the topic's retention, so the state is checkpointed to the worker's disk with the
-next input offset, after the pending Feast rows are written. On assignment the checkpoint is loaded and the input is
-replayed from its offset up to where consumption resumes, re-deriving (idempotently re-writing) every row changed
-since. Product features need every partition's activity: events that change a product are re-keyed by product id
-to ``kairos.events.by-product.v1`` for the product stage (:mod:`agents.compute_product_features`).
+Restarts: user histories outlive the topic's retention, so the state (features and models) is checkpointed to
+the worker's disk with the next input offset, after the pending Feast rows are written. On assignment the checkpoint
+is loaded and the input is replayed from its offset up to where consumption resumes, re-deriving (idempotently
+re-writing) every row changed since. Product features need every partition's activity: events that change a
+product are re-keyed by product id to ``kairos.events.by-product.v1`` for the product stage
+(:mod:`agents.compute_product_features`).
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from agents.dead_letter import send_dead_letter
 from featurestore.hot import FeatureCache
 from schemas.codec import EventDecoder
 from schemas.errors import DeadLetterReason, PoisonMessageError
+from schemas.events import Event
+from serving.models import ModelSuite
 from streams.checkpoint import load_checkpoint, save_checkpoint
 from streams.config import KafkaConfig, TopicsConfig
 from streams.features import ChangedKeys, FeatureConfig, FeatureState
-from streams.metrics import FEATURE_EVENTS
+from streams.metrics import FEATURE_EVENTS, MODEL_METRIC
 from streams.reader import read_range
 
 __all__ = ["FeatureHandler", "RowSink"]
@@ -78,6 +84,7 @@ class FeatureHandler:
         self._clock = clock
         self._decode = EventDecoder().decode
         self.states: dict[int, FeatureState] = {}
+        self.models: dict[int, ModelSuite] = {}
         self._next_offsets: dict[int, int] = {}
         self._skip_below: dict[int, int] = {}
         self._last_checkpoint = clock()
@@ -85,7 +92,10 @@ class FeatureHandler:
     def assigned(self, topic: str, partition: int, committed: int) -> None:
         """Load the partition's checkpoint and replay the input from it up to ``committed``."""
         loaded = load_checkpoint(self._checkpoint_dir, STAGE, topic, partition)
-        start, state = loaded if loaded is not None else (0, FeatureState(self._config))
+        if loaded is not None:
+            start, (state, models) = loaded
+        else:
+            start, state, models = 0, FeatureState(self._config), ModelSuite(seed=partition)
         resume = max(committed, 0)
         replayed = 0
         changed: dict[str, set[str]] = {"user": set(), "session": set()}
@@ -94,8 +104,10 @@ class FeatureHandler:
             keys = state.apply(event)
             if not keys.late:
                 _collect(keys, changed)
+                _learn(models, state, event, keys)
             replayed += 1
         self.states[partition] = state
+        self.models[partition] = models
         self._next_offsets[partition] = max(start, resume)
         # A checkpoint taken after a batch was applied but before its offsets were committed is ahead of the
         # group: the records in between are already in the state and must not be applied twice.
@@ -108,12 +120,12 @@ class FeatureHandler:
     def revoked(self, topic: str, partition: int) -> None:
         """Checkpoint and forget the partition."""
         state = self.states.pop(partition, None)
+        models = self.models.pop(partition, None)
         self._skip_below.pop(partition, None)
         if state is not None:
             self._sink.flush()
-            save_checkpoint(
-                self._checkpoint_dir, STAGE, topic, partition, next_offset=self._next_offsets[partition], state=state
-            )
+            offset = self._next_offsets[partition]
+            save_checkpoint(self._checkpoint_dir, STAGE, topic, partition, next_offset=offset, state=(state, models))
 
     def handle(self, messages: list[Message], producer: Producer) -> None:
         """Apply one batch, then publish the changed rows once per entity."""
@@ -144,12 +156,16 @@ class FeatureHandler:
                 )
             else:
                 _collect(keys, changed.setdefault(partition, {"user": set(), "session": set()}))
+                _learn(self.models[partition], state, event, keys)
                 for product_id in keys.product_ids:
                     # Re-keyed for the product stage; a replay may send a copy twice, which it de-duplicates.
                     producer.produce(self._by_product, msg.value(), product_id.encode())
             self._next_offsets[partition] = (msg.offset() or 0) + 1
         for partition, entity_keys in changed.items():
             self._publish(self.states[partition], entity_keys)
+        for partition in changed:
+            for name, value in self.models[partition].metrics().items():
+                MODEL_METRIC.labels(str(partition), name).set(value)
         FEATURE_EVENTS.labels("applied").inc(len(messages) - sum(late.values()))
         FEATURE_EVENTS.labels("late").inc(sum(late.values()))
         if self._clock() - self._last_checkpoint >= self._checkpoint_every_s:
@@ -165,7 +181,7 @@ class FeatureHandler:
                 self._source,
                 partition,
                 next_offset=self._next_offsets[partition],
-                state=state,
+                state=(state, self.models[partition]),
             )
         self._last_checkpoint = self._clock()
 
@@ -188,6 +204,14 @@ class FeatureHandler:
 
     def _dead_letter(self, producer: Producer, msg: Message, error: PoisonMessageError) -> None:
         send_dead_letter(producer, msg, error, stage=STAGE, topic=self._dead, now_s=self._clock())
+
+
+def _learn(models: ModelSuite, state: FeatureState, event: Event, keys: ChangedKeys) -> None:
+    """Let the River models see the event with its session's and user's rows as of the event."""
+    at = event.event_time
+    session_row = state.session_row(keys.session_id, at) if keys.session_id is not None else None
+    user_row = state.user_row(event.partition_key, at)
+    models.observe(event, session_row, user_row)
 
 
 def _collect(keys: ChangedKeys, into: dict[str, set[str]]) -> None:

@@ -13,6 +13,7 @@ __all__ = [
     "INGEST_BATCH_SECONDS",
     "INGEST_EVENT_AGE_SECONDS",
     "INGEST_RECORDS",
+    "MODEL_METRIC",
     "REGISTRY",
     "render",
 ]
@@ -54,6 +55,12 @@ FEATURE_WRITE_SECONDS = Histogram(
     "Wall time of one coalesced Feast online write",
     ["view"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+MODEL_METRIC = Gauge(
+    "kairos_model_metric",
+    "Progressive-validation metrics of the River models (ROC AUC, log loss, label counts), per user partition",
+    ["partition", "metric"],
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(
