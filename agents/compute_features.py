@@ -35,7 +35,7 @@ from schemas.codec import EventDecoder
 from schemas.errors import DeadLetterReason, PoisonMessageError
 from schemas.events import Event
 from serving.models import ModelSuite
-from streams.checkpoint import load_checkpoint, save_checkpoint
+from streams.checkpoint import PartitionCheckpoints
 from streams.config import KafkaConfig, TopicsConfig
 from streams.features import ChangedKeys, FeatureConfig, FeatureState
 from streams.metrics import FEATURE_EVENTS, MODEL_METRIC
@@ -78,40 +78,28 @@ class FeatureHandler:
         self._by_product = topics.events_by_product
         self._cache = cache
         self._sink = sink
-        self._checkpoint_dir = checkpoint_dir
         self._config = config or FeatureConfig()
-        self._checkpoint_every_s = checkpoint_every_s
         self._clock = clock
         self._decode = EventDecoder().decode
-        self.states: dict[int, FeatureState] = {}
-        self.models: dict[int, ModelSuite] = {}
-        self._next_offsets: dict[int, int] = {}
-        self._skip_below: dict[int, int] = {}
-        self._last_checkpoint = clock()
+        self.checkpoints: PartitionCheckpoints[tuple[FeatureState, ModelSuite]] = PartitionCheckpoints(
+            checkpoint_dir, STAGE, self._source, before_save=sink.flush, every_s=checkpoint_every_s, clock=clock
+        )
 
     def assigned(self, topic: str, partition: int, committed: int) -> None:
         """Load the partition's checkpoint and replay the input from it up to ``committed``."""
-        loaded = load_checkpoint(self._checkpoint_dir, STAGE, topic, partition)
-        if loaded is not None:
-            start, (state, models) = loaded
-        else:
-            start, state, models = 0, FeatureState(self._config), ModelSuite(seed=partition)
-        resume = max(committed, 0)
+        start, (state, models) = self.checkpoints.restore(
+            partition, lambda: (FeatureState(self._config), ModelSuite(seed=partition))
+        )
         replayed = 0
         changed: dict[str, set[str]] = {"user": set(), "session": set()}
-        for msg in read_range(self._kafka, topic, partition, start, resume):
+        for msg in read_range(self._kafka, topic, partition, start, max(committed, 0)):
             event = self._decode(msg.value() or b"")
             keys = state.apply(event)
             if not keys.late:
                 _collect(keys, changed)
                 _learn(models, state, event, keys)
             replayed += 1
-        self.states[partition] = state
-        self.models[partition] = models
-        self._next_offsets[partition] = max(start, resume)
-        # A checkpoint taken after a batch was applied but before its offsets were committed is ahead of the
-        # group: the records in between are already in the state and must not be applied twice.
-        self._skip_below[partition] = start
+        self.checkpoints.adopt(partition, (state, models), start, committed)
         self._publish(state, changed)
         logger.info(
             "features partition=%s checkpoint_offset=%s committed=%s replayed=%s", partition, start, committed, replayed
@@ -119,23 +107,18 @@ class FeatureHandler:
 
     def revoked(self, topic: str, partition: int) -> None:
         """Checkpoint and forget the partition."""
-        state = self.states.pop(partition, None)
-        models = self.models.pop(partition, None)
-        self._skip_below.pop(partition, None)
-        if state is not None:
-            self._sink.flush()
-            offset = self._next_offsets[partition]
-            save_checkpoint(self._checkpoint_dir, STAGE, topic, partition, next_offset=offset, state=(state, models))
+        self.checkpoints.release(partition)
 
     def handle(self, messages: list[Message], producer: Producer) -> None:
         """Apply one batch, then publish the changed rows once per entity."""
         changed: dict[int, dict[str, set[str]]] = {}
         late: Counter[int] = Counter()
+        checkpoints = self.checkpoints
         for msg in messages:
-            partition = msg.partition() or 0
-            if (msg.offset() or 0) < self._skip_below[partition]:
+            partition, offset = msg.partition() or 0, msg.offset() or 0
+            if checkpoints.covers(partition, offset):
                 continue
-            state = self.states[partition]
+            state, models = checkpoints.states[partition]
             try:
                 event = self._decode(msg.value() or b"")
             except PoisonMessageError as exc:
@@ -156,34 +139,19 @@ class FeatureHandler:
                 )
             else:
                 _collect(keys, changed.setdefault(partition, {"user": set(), "session": set()}))
-                _learn(self.models[partition], state, event, keys)
+                _learn(models, state, event, keys)
                 for product_id in keys.product_ids:
                     # Re-keyed for the product stage; a replay may send a copy twice, which it de-duplicates.
                     producer.produce(self._by_product, msg.value(), product_id.encode())
-            self._next_offsets[partition] = (msg.offset() or 0) + 1
+            checkpoints.advance(partition, offset)
         for partition, entity_keys in changed.items():
-            self._publish(self.states[partition], entity_keys)
-        for partition in changed:
-            for name, value in self.models[partition].metrics().items():
+            state, models = checkpoints.states[partition]
+            self._publish(state, entity_keys)
+            for name, value in models.metrics().items():
                 MODEL_METRIC.labels(str(partition), name).set(value)
         FEATURE_EVENTS.labels("applied").inc(len(messages) - sum(late.values()))
         FEATURE_EVENTS.labels("late").inc(sum(late.values()))
-        if self._clock() - self._last_checkpoint >= self._checkpoint_every_s:
-            self.checkpoint()
-
-    def checkpoint(self) -> None:
-        """Write pending Feast rows, then snapshot every owned partition with its next input offset."""
-        self._sink.flush()
-        for partition, state in self.states.items():
-            save_checkpoint(
-                self._checkpoint_dir,
-                STAGE,
-                self._source,
-                partition,
-                next_offset=self._next_offsets[partition],
-                state=(state, self.models[partition]),
-            )
-        self._last_checkpoint = self._clock()
+        checkpoints.maybe_save()
 
     def _publish(self, state: FeatureState, keys: dict[str, set[str]]) -> None:
         now = datetime.fromtimestamp(state.watermark / 1e6, UTC) if state.watermark > 0 else datetime.now(UTC)

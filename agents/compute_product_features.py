@@ -24,7 +24,7 @@ from agents.dead_letter import send_dead_letter
 from featurestore.hot import FeatureCache
 from schemas.codec import EventDecoder
 from schemas.errors import DeadLetterReason, PoisonMessageError
-from streams.checkpoint import load_checkpoint, save_checkpoint
+from streams.checkpoint import PartitionCheckpoints
 from streams.config import KafkaConfig, TopicsConfig
 from streams.dedup import DedupWindow
 from streams.features import FeatureConfig, FeatureState
@@ -61,56 +61,43 @@ class ProductFeatureHandler:
         self._dead = topics.dead_letters
         self._cache = cache
         self._sink = sink
-        self._checkpoint_dir = checkpoint_dir
         # Events reach a product partition from every user partition, each stage at its own pace: allow an hour.
         self._config = config or FeatureConfig(allowed_lateness_s=3600.0)
         self._dedup = (dedup_capacity, dedup_window_s)
-        self._checkpoint_every_s = checkpoint_every_s
         self._clock = clock
         self._decode = EventDecoder().decode
-        self.states: dict[int, tuple[FeatureState, DedupWindow]] = {}
-        self._next_offsets: dict[int, int] = {}
-        self._skip_below: dict[int, int] = {}
-        self._last_checkpoint = clock()
+        self.checkpoints: PartitionCheckpoints[tuple[FeatureState, DedupWindow]] = PartitionCheckpoints(
+            checkpoint_dir, STAGE, self._source, before_save=sink.flush, every_s=checkpoint_every_s, clock=clock
+        )
 
     def assigned(self, topic: str, partition: int, committed: int) -> None:
         """Load the checkpoint and replay from it up to ``committed``."""
-        loaded = load_checkpoint(self._checkpoint_dir, STAGE, topic, partition)
-        if loaded is not None:
-            start, (state, dedup) = loaded
-        else:
-            start, state, dedup = 0, FeatureState(self._config), DedupWindow(*self._dedup)
-        resume = max(committed, 0)
+        start, (state, dedup) = self.checkpoints.restore(
+            partition, lambda: (FeatureState(self._config), DedupWindow(*self._dedup))
+        )
         owned: set[str] = set()
-        for msg in read_range(self._kafka, topic, partition, start, resume):
+        for msg in read_range(self._kafka, topic, partition, start, max(committed, 0)):
             if self._apply(state, dedup, msg) is True:
                 owned.add((msg.key() or b"").decode())
-        self.states[partition] = (state, dedup)
-        self._next_offsets[partition] = max(start, resume)
-        self._skip_below[partition] = start
+        self.checkpoints.adopt(partition, (state, dedup), start, committed)
         self._publish(state, owned)
         logger.info("product features partition=%s checkpoint_offset=%s committed=%s", partition, start, committed)
 
     def revoked(self, topic: str, partition: int) -> None:
         """Checkpoint and forget the partition."""
-        held = self.states.pop(partition, None)
-        self._skip_below.pop(partition, None)
-        if held is not None:
-            self._sink.flush()
-            save_checkpoint(
-                self._checkpoint_dir, STAGE, topic, partition, next_offset=self._next_offsets[partition], state=held
-            )
+        self.checkpoints.release(partition)
 
     def handle(self, messages: list[Message], producer: Producer) -> None:
         """Apply a batch once per event id; publish the rows of the products this partition owns."""
         changed: dict[int, set[str]] = {}
         applied = late = 0
+        checkpoints = self.checkpoints
         for msg in messages:
-            partition = msg.partition() or 0
-            if (msg.offset() or 0) < self._skip_below[partition]:
+            partition, offset = msg.partition() or 0, msg.offset() or 0
+            if checkpoints.covers(partition, offset):
                 continue
-            state, dedup = self.states[partition]
-            self._next_offsets[partition] = (msg.offset() or 0) + 1
+            state, dedup = checkpoints.states[partition]
+            checkpoints.advance(partition, offset)
             try:
                 outcome = self._apply(state, dedup, msg)
             except PoisonMessageError as exc:
@@ -128,25 +115,10 @@ class ProductFeatureHandler:
                 applied += 1
                 changed.setdefault(partition, set()).add((msg.key() or b"").decode())
         for partition, product_ids in changed.items():
-            self._publish(self.states[partition][0], product_ids)
+            self._publish(checkpoints.states[partition][0], product_ids)
         FEATURE_EVENTS.labels("product_applied").inc(applied)
         FEATURE_EVENTS.labels("product_late").inc(late)
-        if self._clock() - self._last_checkpoint >= self._checkpoint_every_s:
-            self.checkpoint()
-
-    def checkpoint(self) -> None:
-        """Write pending Feast rows, then snapshot every owned partition."""
-        self._sink.flush()
-        for partition, held in self.states.items():
-            save_checkpoint(
-                self._checkpoint_dir,
-                STAGE,
-                self._source,
-                partition,
-                next_offset=self._next_offsets[partition],
-                state=held,
-            )
-        self._last_checkpoint = self._clock()
+        checkpoints.maybe_save()
 
     def _apply(self, state: FeatureState, dedup: DedupWindow, msg: Message) -> bool | None:
         """True: applied; False: late; None: a copy already applied on this partition."""

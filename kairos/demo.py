@@ -8,6 +8,7 @@ out and exactly the malformed ones were dead-lettered, prints a report and stops
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from collections import Counter
@@ -83,6 +84,19 @@ def _features_report(settings: Settings, events: list[Any], deadline: float) -> 
     }
 
 
+_MODEL_METRIC = re.compile(r'^kairos_model_metric\{metric="([^"]+)",partition="(\d+)"\} (\S+)$')
+
+
+def _model_metrics(metrics: str) -> dict[str, dict[str, float]]:
+    """The River models' progressive metrics from ``/metrics``, per metric and partition."""
+    out: dict[str, dict[str, float]] = {}
+    for line in metrics.splitlines():
+        match = _MODEL_METRIC.match(line)
+        if match is not None:
+            out.setdefault(match[1], {})[match[2]] = round(float(match[3]), 4)
+    return out
+
+
 def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int, speed: float) -> dict[str, Any]:
     """Run the demo and return its report (also the CLI's output)."""
     # A fresh directory per run: the broker is in-memory, so state checkpointed by an earlier run (feature state,
@@ -120,7 +134,6 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
         while _committed(settings) < produced and time.monotonic() < deadline:
             time.sleep(0.5)
         committed = _committed(settings)
-        metrics = worker.metrics()
         events = read_topic(settings.kafka, settings.topics.events, settings.topics.partitions)
         decoder = EventDecoder()
         event_ids = Counter(decoder.decode(m.value() or b"").event_id for m in events)
@@ -129,6 +142,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             for m in read_topic(settings.kafka, settings.topics.dead_letters, settings.topics.partitions)
         )
         features = _features_report(settings, events, deadline=time.monotonic() + 120)
+        metrics = worker.metrics()
         checks = {
             "every_record_committed": committed == produced,
             "valid_events_exactly_once": set(event_ids) == set(report.valid_event_ids)
@@ -152,6 +166,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
                 "duplicates_dropped": produced - sum(event_ids.values()) - sum(dead.values()),
             },
             "features": features,
+            "models": _model_metrics(metrics),
             "metrics_sample": [line for line in metrics.splitlines() if line.startswith("kairos_dead_letters_total")],
             "checks": checks,
             "ok": all(checks.values()),

@@ -53,10 +53,15 @@ def _observe_write(view: str, rows: int, seconds: float) -> None:
     FEATURE_WRITE_SECONDS.labels(view).observe(seconds)
 
 
-def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
-    """The feature stage's batch loop: opens (and if needed applies) the Feast store first."""
+def _feast_writer(settings: Settings) -> CoalescingWriter:
+    """A coalescing writer on the worker's Feast store (opened, and applied if needed, here)."""
     store = open_store(feature_store_config(settings))
-    writer = CoalescingWriter(OnlineFeatureWriter(store).write, on_written=_observe_write)
+    return CoalescingWriter(OnlineFeatureWriter(store).write, on_written=_observe_write)
+
+
+def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
+    """The feature stage's batch loop."""
+    writer = _feast_writer(settings)
     handler = FeatureHandler(
         settings.kafka,
         settings.topics,
@@ -78,8 +83,7 @@ def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
 
 def product_feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
     """The product stage's batch loop (its own Feast writer on the same store)."""
-    store = open_store(feature_store_config(settings))
-    writer = CoalescingWriter(OnlineFeatureWriter(store).write, on_written=_observe_write)
+    writer = _feast_writer(settings)
     handler = ProductFeatureHandler(
         settings.kafka, settings.topics, cache, writer, Path(settings.worker.data_dir) / "checkpoints"
     )

@@ -34,17 +34,28 @@ def simulated_events(n_shoppers: int) -> list[tuple[bytes, bytes]]:
     return [(r.key, r.value) for r in sim.advance(sim.end) if r.kind == "valid"]
 
 
-def run_stage(settings: Settings, cache: FeatureCache, until: int, timeout_s: float = 120) -> None:
-    loop: BatchLoop = feature_loop(settings, cache)
+def run_stage(settings: Settings, cache: FeatureCache, until: int) -> None:
+    topics = settings.topics
+    run_loop(settings, feature_loop(settings, cache), f"{topics.namespace}-features", topics.events, until)
+
+
+def run_product_stage(settings: Settings, cache: FeatureCache, until: int) -> None:
+    topics = settings.topics
+    loop = product_feature_loop(settings, cache)
+    run_loop(settings, loop, f"{topics.namespace}-product-features", topics.events_by_product, until)
+
+
+def run_loop(
+    settings: Settings, loop: BatchLoop, group: str, topic: str, until: int, *, timeout_s: float = 120
+) -> None:
+    """Run ``loop`` in a thread until ``group`` has committed ``until`` records of ``topic``, then stop it."""
     stop = threading.Event()
     thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
     thread.start()
-    topics = settings.topics
-    group = f"{topics.namespace}-features"
     deadline = time.monotonic() + timeout_s
-    while committed_total(settings.kafka, group, topics.events, topics.partitions) < until:
-        assert time.monotonic() < deadline, "feature stage did not catch up"
-        assert thread.is_alive(), "feature stage died"
+    while committed_total(settings.kafka, group, topic, settings.topics.partitions) < until:
+        assert time.monotonic() < deadline, f"{group} did not catch up"
+        assert thread.is_alive(), f"{group} died"
         time.sleep(0.2)
     stop.set()
     thread.join(60)
@@ -125,19 +136,3 @@ def test_product_features_combine_every_user_partition(topics: Settings) -> None
     got = FeastSdkReader(open_store(feature_store_config(settings))).read("u", "s", list(cache.products)[:25])
     for product_id, values in got["products"].items():
         assert values["price"] == cache.products[product_id]["price"]
-
-
-def run_product_stage(settings: Settings, cache: FeatureCache, until: int, timeout_s: float = 120) -> None:
-    loop = product_feature_loop(settings, cache)
-    stop = threading.Event()
-    thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
-    thread.start()
-    topics = settings.topics
-    group = f"{topics.namespace}-product-features"
-    deadline = time.monotonic() + timeout_s
-    while committed_total(settings.kafka, group, topics.events_by_product, topics.partitions) < until:
-        assert time.monotonic() < deadline, "product stage did not catch up"
-        assert thread.is_alive(), "product stage died"
-        time.sleep(0.2)
-    stop.set()
-    thread.join(60)
