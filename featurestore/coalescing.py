@@ -43,7 +43,8 @@ class CoalescingWriter:
         self._interval_s = interval_s
         self._on_written = on_written
         self._pending: dict[str, dict[str, Row]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the pending rows
+        self._write_lock = threading.Lock()  # one write at a time, in order: stages and the thread may all flush
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="feast-writer", daemon=True)
@@ -67,16 +68,17 @@ class CoalescingWriter:
             return sum(len(rows) for rows in self._pending.values())
 
     def flush(self) -> None:
-        """Write everything pending now, in the caller's thread."""
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        for view, rows in pending.items():
-            if not rows:
-                continue
-            started = time.perf_counter()
-            self._write(view, list(rows.values()))
-            if self._on_written is not None:
-                self._on_written(view, len(rows), time.perf_counter() - started)
+        """Write everything pending now, in the caller's thread (serialised with every other flush)."""
+        with self._write_lock:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            for view, rows in pending.items():
+                if not rows:
+                    continue
+                started = time.perf_counter()
+                self._write(view, list(rows.values()))
+                if self._on_written is not None:
+                    self._on_written(view, len(rows), time.perf_counter() - started)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import faust
@@ -53,10 +54,25 @@ def _observe_write(view: str, rows: int, seconds: float) -> None:
     FEATURE_WRITE_SECONDS.labels(view).observe(seconds)
 
 
+_FEAST_LOCK = threading.Lock()
+_FEAST_WRITERS: dict[str, CoalescingWriter] = {}
+
+
 def _feast_writer(settings: Settings) -> CoalescingWriter:
-    """A coalescing writer on the worker's Feast store (opened, and applied if needed, here)."""
-    store = open_store(feature_store_config(settings))
-    return CoalescingWriter(OnlineFeatureWriter(store).write, on_written=_observe_write)
+    """The worker's one coalescing writer on its Feast store, shared by every stage.
+
+    Opened (and applied if needed) once, under a lock: two stages applying the same registry at the same time
+    corrupt it, and one writer thread keeps the online store's writes serial.
+    """
+    config = feature_store_config(settings)
+    with _FEAST_LOCK:
+        writer = _FEAST_WRITERS.get(config.data_dir)
+        if writer is None:
+            store = open_store(config)
+            writer = _FEAST_WRITERS[config.data_dir] = CoalescingWriter(
+                OnlineFeatureWriter(store).write, on_written=_observe_write
+            )
+        return writer
 
 
 def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
@@ -77,7 +93,7 @@ def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
         batch_size=settings.ingest.batch_size,
         poll_timeout_s=settings.ingest.poll_timeout_s,
         stage="compute_features",
-        on_close=writer.close,
+        on_close=writer.flush,
     )
 
 
@@ -95,7 +111,7 @@ def product_feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
         batch_size=settings.ingest.batch_size,
         poll_timeout_s=settings.ingest.poll_timeout_s,
         stage="compute_product_features",
-        on_close=writer.close,
+        on_close=writer.flush,
     )
 
 
