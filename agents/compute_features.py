@@ -41,7 +41,7 @@ from streams.features import ChangedKeys, FeatureConfig, FeatureState
 from streams.metrics import FEATURE_EVENTS, MODEL_METRIC
 from streams.reader import read_range
 
-__all__ = ["FeatureHandler", "RowSink"]
+__all__ = ["FeatureHandler", "RowSink", "learn_from_event"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class FeatureHandler:
             keys = state.apply(event)
             if not keys.late:
                 _collect(keys, changed)
-                _learn(models, state, event, keys)
+                learn_from_event(models, state, event, keys)
             replayed += 1
         self.checkpoints.adopt(partition, (state, models), start, committed)
         self._publish(state, changed)
@@ -139,7 +139,7 @@ class FeatureHandler:
                 )
             else:
                 _collect(keys, changed.setdefault(partition, {"user": set(), "session": set()}))
-                _learn(models, state, event, keys)
+                learn_from_event(models, state, event, keys)
                 for product_id in keys.product_ids:
                     # Re-keyed for the product stage; a replay may send a copy twice, which it de-duplicates.
                     producer.produce(self._by_product, msg.value(), product_id.encode())
@@ -174,7 +174,7 @@ class FeatureHandler:
         send_dead_letter(producer, msg, error, stage=STAGE, topic=self._dead, now_s=self._clock())
 
 
-def _learn(models: ModelSuite, state: FeatureState, event: Event, keys: ChangedKeys) -> None:
+def learn_from_event(models: ModelSuite, state: FeatureState, event: Event, keys: ChangedKeys) -> None:
     """Let the River models see the event with its session's and user's rows as of the event."""
     at = event.event_time
     session_row = state.session_row(keys.session_id, at) if keys.session_id is not None else None

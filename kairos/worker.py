@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import faust
@@ -19,7 +20,7 @@ from featurestore.store import open_store
 from featurestore.writer import OnlineFeatureWriter
 from kairos.settings import Settings
 from streams.app import create_app
-from streams.batch_loop import BatchLoop
+from streams.batch_loop import BatchHandler, BatchLoop
 from streams.metrics import FEATURE_ROWS_WRITTEN, FEATURE_WRITE_SECONDS, INGEST_BATCH_SECONDS
 
 __all__ = ["build_app", "feature_loop", "feature_store_config", "ingest_loop", "product_feature_loop", "run_worker"]
@@ -27,18 +28,40 @@ __all__ = ["build_app", "feature_loop", "feature_store_config", "ingest_loop", "
 logger = logging.getLogger(__name__)
 
 
-def ingest_loop(settings: Settings) -> BatchLoop:
-    """The ingest stage's batch loop, as the worker runs it."""
-    handler = IngestHandler(settings.kafka, settings.topics, settings.ingest)
+def _stage_loop(
+    settings: Settings,
+    stage: str,
+    group_id: str,
+    topic: str,
+    handler: BatchHandler,
+    *,
+    on_batch: Callable[[int, float], None] | None = None,
+    on_close: Callable[[], None] | None = None,
+) -> BatchLoop:
+    """A stage's batch loop with the worker's batch size and poll timeout."""
     return BatchLoop(
         settings.kafka,
-        settings.ingest.group_id,
-        [settings.topics.raw_events],
+        group_id,
+        [topic],
         handler,
         batch_size=settings.ingest.batch_size,
         poll_timeout_s=settings.ingest.poll_timeout_s,
+        on_batch=on_batch,
+        stage=stage,
+        on_close=on_close,
+    )
+
+
+def ingest_loop(settings: Settings) -> BatchLoop:
+    """The ingest stage's batch loop, as the worker runs it."""
+    handler = IngestHandler(settings.kafka, settings.topics, settings.ingest)
+    return _stage_loop(
+        settings,
+        "validate_events",
+        settings.ingest.group_id,
+        settings.topics.raw_events,
+        handler,
         on_batch=lambda _n, seconds: INGEST_BATCH_SECONDS.observe(seconds),
-        stage="validate_events",
     )
 
 
@@ -78,41 +101,21 @@ def _feast_writer(settings: Settings) -> CoalescingWriter:
 def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
     """The feature stage's batch loop."""
     writer = _feast_writer(settings)
-    handler = FeatureHandler(
-        settings.kafka,
-        settings.topics,
-        cache,
-        writer,
-        Path(settings.worker.data_dir) / "checkpoints",
-    )
-    return BatchLoop(
-        settings.kafka,
-        f"{settings.topics.namespace}-features",
-        [settings.topics.events],
-        handler,
-        batch_size=settings.ingest.batch_size,
-        poll_timeout_s=settings.ingest.poll_timeout_s,
-        stage="compute_features",
-        on_close=writer.flush,
-    )
+    handler = FeatureHandler(settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings))
+    group = f"{settings.topics.namespace}-features"
+    return _stage_loop(settings, "compute_features", group, settings.topics.events, handler, on_close=writer.flush)
 
 
 def product_feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
-    """The product stage's batch loop (its own Feast writer on the same store)."""
+    """The product stage's batch loop (sharing the worker's Feast writer)."""
     writer = _feast_writer(settings)
-    handler = ProductFeatureHandler(
-        settings.kafka, settings.topics, cache, writer, Path(settings.worker.data_dir) / "checkpoints"
-    )
-    return BatchLoop(
-        settings.kafka,
-        f"{settings.topics.namespace}-product-features",
-        [settings.topics.events_by_product],
-        handler,
-        batch_size=settings.ingest.batch_size,
-        poll_timeout_s=settings.ingest.poll_timeout_s,
-        stage="compute_product_features",
-        on_close=writer.flush,
-    )
+    handler = ProductFeatureHandler(settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings))
+    group, topic = f"{settings.topics.namespace}-product-features", settings.topics.events_by_product
+    return _stage_loop(settings, "compute_product_features", group, topic, handler, on_close=writer.flush)
+
+
+def _checkpoint_dir(settings: Settings) -> Path:
+    return Path(settings.worker.data_dir) / "checkpoints"
 
 
 def build_app(settings: Settings) -> faust.App:

@@ -13,8 +13,9 @@ import pytest
 from schemas.codec import EventDecoder
 from schemas.events import Event
 from serving.models import ModelSuite
-from simulator import Intervention, Simulation, SimulationConfig, build_decision
+from simulator import Simulation, SimulationConfig
 from streams.features import FeatureState
+from tests.unit.sim_policy import RULE_TRIGGERS, apply_rule
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 Observation = tuple[Event, Any, Any]
@@ -35,19 +36,9 @@ def observations() -> list[Observation]:
             state.apply(event)
             now = event.event_time
             out.append((event, state.session_row(event.session_id, now), state.user_row(event.partition_key, now)))
-            if event.event_type in ("exit_intent", "add_to_cart"):
+            if event.event_type in RULE_TRIGGERS:
                 n += 1
-                action = "discount" if event.event_type == "exit_intent" else "upsell"
-                iv = Intervention(
-                    decision_id=f"d-{n}",
-                    session_id=event.session_id,
-                    action=action,
-                    t=record.sim_time,
-                    user_id=event.user_id,
-                    anonymous_id=event.anonymous_id,
-                    discount_pct=10.0 if action == "discount" else None,
-                )
-                sim.apply_intervention(build_decision(iv, sim.start_time, trigger_event_id=event.event_id), sim.now)
+                apply_rule(sim, record, event, n)
     return out
 
 

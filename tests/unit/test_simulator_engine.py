@@ -16,8 +16,8 @@ from simulator import (
     Simulation,
     SimulationConfig,
     SimulatorConfigError,
-    build_decision,
 )
+from tests.unit.sim_policy import RULE_TRIGGERS, apply_rule
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DECODER = EventDecoder()
@@ -185,20 +185,9 @@ def _policy_run(seed: int) -> tuple[list[bytes], dict[str, str | None]]:
         t += 5.0
         for record in sim.advance(t):
             values.append(record.value)
-            if record.event_type in ("exit_intent", "add_to_cart"):
-                event = DECODER.decode(record.value)
+            if record.event_type in RULE_TRIGGERS:
                 n += 1
-                action = "discount" if record.event_type == "exit_intent" else "upsell"
-                iv = Intervention(
-                    decision_id=f"d-{n}",
-                    session_id=event.session_id,
-                    action=action,
-                    t=record.sim_time,
-                    user_id=event.user_id,
-                    anonymous_id=event.anonymous_id,
-                    discount_pct=10.0 if action == "discount" else None,
-                )
-                sim.apply_intervention(build_decision(iv, sim.start_time, trigger_event_id=event.event_id), sim.now)
+                apply_rule(sim, record, DECODER.decode(record.value), n)
     return values, {d: e.reaction for d, e in sim.truth.items()}
 
 
