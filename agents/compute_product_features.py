@@ -6,6 +6,9 @@ partition a :class:`~streams.features.FeatureState` (only its product rows are p
 :class:`~streams.dedup.DedupWindow` by event id — the same purchase arrives once per product it contains, and a
 replay of the user-keyed stage may send a copy twice; each event is applied once per partition. Rows go to the hot
 copy and the coalescing Feast writer; state is checkpointed like the feature stage's.
+
+``stock`` comes from the catalogue, not from events: each row carries the worker's global catalogue table's stock
+(:mod:`streams.catalogue`), and a product whose catalogue record changed is republished with the next batch.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from agents.dead_letter import send_dead_letter
 from featurestore.hot import FeatureCache
 from schemas.codec import EventDecoder
 from schemas.errors import DeadLetterReason, PoisonMessageError
+from streams.catalogue import CatalogueTable
 from streams.checkpoint import PartitionCheckpoints
 from streams.config import KafkaConfig, TopicsConfig
 from streams.dedup import DedupWindow
@@ -50,6 +54,7 @@ class ProductFeatureHandler:
         sink: RowSink,
         checkpoint_dir: Path,
         *,
+        catalogue: CatalogueTable | None = None,
         config: FeatureConfig | None = None,
         dedup_capacity: int = 200_000,
         dedup_window_s: float = 3600.0,
@@ -61,6 +66,7 @@ class ProductFeatureHandler:
         self._dead = topics.dead_letters
         self._cache = cache
         self._sink = sink
+        self._catalogue = catalogue or CatalogueTable()
         # Events reach a product partition from every user partition, each stage at its own pace: allow an hour.
         self._config = config or FeatureConfig(allowed_lateness_s=3600.0)
         self._dedup = (dedup_capacity, dedup_window_s)
@@ -114,8 +120,9 @@ class ProductFeatureHandler:
             else:
                 applied += 1
                 changed.setdefault(partition, set()).add((msg.key() or b"").decode())
-        for partition, product_ids in changed.items():
-            self._publish(checkpoints.states[partition][0], product_ids)
+        restocked = self._catalogue.drain_changed()
+        for partition, (state, _) in checkpoints.states.items():
+            self._publish(state, changed.get(partition, set()) | restocked.intersection(state.product_ids()))
         FEATURE_EVENTS.labels("product_applied").inc(applied)
         FEATURE_EVENTS.labels("product_late").inc(late)
         checkpoints.maybe_save()
@@ -132,9 +139,11 @@ class ProductFeatureHandler:
             return
         now = datetime.fromtimestamp(state.watermark / 1e6, UTC) if state.watermark > 0 else datetime.now(UTC)
         rows: dict[str, dict[str, Any]] = {}
+        stock = self._catalogue.stock
         for product_id in product_ids:
             row = state.product_row(product_id, now)
             if row is not None:
+                row["stock"] = stock(product_id)
                 rows[product_id] = row
         self._cache.put("product", rows)
         self._sink.offer(PRODUCT_VIEW, {k: {**r, "product_id": k, "event_timestamp": now} for k, r in rows.items()})

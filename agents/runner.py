@@ -12,28 +12,35 @@ import contextlib
 import logging
 import threading
 from abc import abstractmethod
+from typing import Protocol
 
 from mode import Service
 
-from streams.batch_loop import BatchLoop
-
-__all__ = ["BatchLoopService"]
+__all__ = ["BatchLoopService", "StageLoop"]
 
 logger = logging.getLogger(__name__)
 
 
+class StageLoop(Protocol):
+    """What a service runs in its thread: a :class:`~streams.batch_loop.BatchLoop` or a follower."""
+
+    def run(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set."""
+        ...
+
+
 class BatchLoopService(Service):
-    """A mode service owning one batch-loop thread; subclasses say how to build the loop."""
+    """A mode service owning one stage-loop thread; subclasses say how to build the loop."""
 
     stage = "stage"
 
     def __post_init__(self) -> None:
         self._stop_event = threading.Event()
         self._future: asyncio.Future[None] | None = None
-        self.batch_loop: BatchLoop | None = None
+        self.batch_loop: StageLoop | None = None
 
     @abstractmethod
-    def make_loop(self) -> BatchLoop:
+    def make_loop(self) -> StageLoop:
         """Build the loop (called in the loop's thread)."""
 
     def _run(self) -> None:

@@ -5,6 +5,10 @@ thousand rows per second (STACK.md). So the stage never writes per event: it off
 entity, rows for the same key overwrite each other while they wait, and one background thread writes everything
 pending every ``interval_s`` in one call per feature view. The in-process hot copy serves decisions; Feast lags by at
 most about one interval plus one write, and stays the store other services read.
+
+Every row written online is also kept for the offline history (training, backfill): with ``write_history`` set,
+the written rows accumulate and go out as one parquet part per view every ``history_every_s`` and on close. The
+history therefore holds each entity's row as of every online write (at most one version per key per interval).
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ class CoalescingWriter:
         write: writes one view's rows in one call (e.g. ``OnlineFeatureWriter.write``).
         interval_s: how often pending rows are written.
         on_written: called with (view, rows, seconds) after each successful write (metrics).
+        write_history: appends one view's rows to the offline history (e.g. ``OnlineFeatureWriter.write_offline``).
+        history_every_s: how often the accumulated history rows are appended.
+        clock: monotonic seconds (injected for tests).
     """
 
     def __init__(
@@ -38,10 +45,18 @@ class CoalescingWriter:
         *,
         interval_s: float = 1.0,
         on_written: Callable[[str, int, float], None] | None = None,
+        write_history: WriteBatch | None = None,
+        history_every_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._write = write
         self._interval_s = interval_s
         self._on_written = on_written
+        self._write_history = write_history
+        self._history_every_s = history_every_s
+        self._clock = clock
+        self._history: dict[str, list[Row]] = {}
+        self._history_due = clock() + history_every_s
         self._pending: dict[str, dict[str, Row]] = {}
         self._lock = threading.Lock()  # guards the pending rows
         self._write_lock = threading.Lock()  # one write at a time, in order: stages and the thread may all flush
@@ -67,8 +82,12 @@ class CoalescingWriter:
         with self._lock:
             return sum(len(rows) for rows in self._pending.values())
 
-    def flush(self) -> None:
-        """Write everything pending now, in the caller's thread (serialised with every other flush)."""
+    def flush(self, *, history: bool = False) -> None:
+        """Write everything pending now, in the caller's thread (serialised with every other flush).
+
+        Args:
+            history: also append the accumulated history rows now, whether or not they are due.
+        """
         with self._write_lock:
             with self._lock:
                 pending, self._pending = self._pending, {}
@@ -76,9 +95,17 @@ class CoalescingWriter:
                 if not rows:
                     continue
                 started = time.perf_counter()
-                self._write(view, list(rows.values()))
+                batch = list(rows.values())
+                self._write(view, batch)
+                if self._write_history is not None:
+                    self._history.setdefault(view, []).extend(batch)
                 if self._on_written is not None:
                     self._on_written(view, len(rows), time.perf_counter() - started)
+            if self._write_history is not None and (history or self._clock() >= self._history_due):
+                self._history_due = self._clock() + self._history_every_s
+                history_rows, self._history = self._history, {}
+                for view, rows_ in history_rows.items():
+                    self._write_history(view, rows_)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
@@ -99,4 +126,4 @@ class CoalescingWriter:
         self._thread.join()
         if self._error is not None:
             raise RuntimeError("feature store writer failed") from self._error
-        self.flush()
+        self.flush(history=True)

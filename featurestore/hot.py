@@ -35,7 +35,9 @@ def default_row(specs: Iterable[FeatureSpec]) -> Row:
     >>> dict(default_row(SESSION_FEATURES[:2]))
     {'events_so_far': 0, 'dwell_s': 0.0}
     """
-    return MappingProxyType({spec.name: _DEFAULTS[spec.dtype] for spec in specs})
+    return MappingProxyType(
+        {spec.name: _DEFAULTS[spec.dtype] if spec.unknown is None else spec.unknown for spec in specs}
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,4 +60,5 @@ def simulate_to_kafka(
         config,
         speed=speed,
         truth_path=truth_path,
+        catalogue_topic=settings.topics.catalogue,
     )

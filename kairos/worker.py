@@ -11,6 +11,7 @@ import faust
 
 from agents.compute_features import FeatureHandler
 from agents.compute_product_features import ProductFeatureHandler
+from agents.follow_catalogue import CatalogueStage
 from agents.ingest import IngestHandler
 from agents.runner import BatchLoopService
 from featurestore.coalescing import CoalescingWriter
@@ -21,6 +22,7 @@ from featurestore.writer import OnlineFeatureWriter
 from kairos.settings import Settings
 from streams.app import create_app
 from streams.batch_loop import BatchHandler, BatchLoop
+from streams.catalogue import CatalogueTable
 from streams.metrics import FEATURE_ROWS_WRITTEN, FEATURE_WRITE_SECONDS, INGEST_BATCH_SECONDS
 
 __all__ = ["build_app", "feature_loop", "feature_store_config", "ingest_loop", "product_feature_loop", "run_worker"]
@@ -91,9 +93,9 @@ def _feast_writer(settings: Settings) -> CoalescingWriter:
     with _FEAST_LOCK:
         writer = _FEAST_WRITERS.get(config.data_dir)
         if writer is None:
-            store = open_store(config)
+            feast = OnlineFeatureWriter(open_store(config))
             writer = _FEAST_WRITERS[config.data_dir] = CoalescingWriter(
-                OnlineFeatureWriter(store).write, on_written=_observe_write
+                feast.write, on_written=_observe_write, write_history=feast.write_offline
             )
         return writer
 
@@ -103,15 +105,26 @@ def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
     writer = _feast_writer(settings)
     handler = FeatureHandler(settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings))
     group = f"{settings.topics.namespace}-features"
-    return _stage_loop(settings, "compute_features", group, settings.topics.events, handler, on_close=writer.flush)
+    return _stage_loop(
+        settings,
+        "compute_features",
+        group,
+        settings.topics.events,
+        handler,
+        on_close=lambda: writer.flush(history=True),
+    )
 
 
-def product_feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
-    """The product stage's batch loop (sharing the worker's Feast writer)."""
+def product_feature_loop(settings: Settings, cache: FeatureCache, catalogue: CatalogueTable) -> BatchLoop:
+    """The product stage's batch loop (sharing the worker's Feast writer; stock from ``catalogue``)."""
     writer = _feast_writer(settings)
-    handler = ProductFeatureHandler(settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings))
+    handler = ProductFeatureHandler(
+        settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings), catalogue=catalogue
+    )
     group, topic = f"{settings.topics.namespace}-product-features", settings.topics.events_by_product
-    return _stage_loop(settings, "compute_product_features", group, topic, handler, on_close=writer.flush)
+    return _stage_loop(
+        settings, "compute_product_features", group, topic, handler, on_close=lambda: writer.flush(history=True)
+    )
 
 
 def _checkpoint_dir(settings: Settings) -> Path:
@@ -137,6 +150,14 @@ def build_app(settings: Settings) -> faust.App:
             return ingest_loop(settings)
 
     cache = FeatureCache()  # the hot copy decisions read (issue 4 adds the decision stage beside it)
+    catalogue = CatalogueTable()  # the global catalogue table: stock and product texts
+
+    @app.service
+    class FollowCatalogue(BatchLoopService):
+        stage = "follow_catalogue"
+
+        def make_loop(self) -> CatalogueStage:
+            return CatalogueStage(settings.kafka, settings.topics, catalogue)
 
     @app.service
     class ComputeFeatures(BatchLoopService):
@@ -150,7 +171,7 @@ def build_app(settings: Settings) -> faust.App:
         stage = "compute_product_features"
 
         def make_loop(self) -> BatchLoop:
-            return product_feature_loop(settings, cache)
+            return product_feature_loop(settings, cache, catalogue)
 
     return app
 

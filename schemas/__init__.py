@@ -1,5 +1,6 @@
 """Wire contracts: events, decisions, rewards and dead letters, with their JSON Schema exports."""
 
+from schemas.catalogue import CatalogueItem
 from schemas.codec import DEFAULT_MAX_BYTES, EventDecoder, StructDecoder, decode_as, decode_json, encode
 from schemas.deadletter import (
     HEADER_PREFIX,
@@ -62,6 +63,7 @@ __all__ = [
     "Action",
     "AddToCart",
     "AwareDatetime",
+    "CatalogueItem",
     "ChatMessage",
     "CheckoutStart",
     "ContractViolationError",

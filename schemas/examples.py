@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
+from schemas.catalogue import CatalogueItem
 from schemas.decisions import Action, Decision, FeatureContribution, InterventionType, ScoredCandidate
 from schemas.events import (
     AddToCart,
@@ -28,7 +29,7 @@ from schemas.events import (
 from schemas.fields import CURRENT_SCHEMA_VERSION
 from schemas.rewards import Reward, RewardComponent, reward_id_for
 
-__all__ = ["EXAMPLE_TIME", "example_decision", "example_events", "example_reward"]
+__all__ = ["EXAMPLE_TIME", "example_catalogue_item", "example_decision", "example_events", "example_reward"]
 
 EXAMPLE_TIME: Final = datetime(2026, 11, 21, 10, 0, 0, 123000, tzinfo=UTC)
 
@@ -220,4 +221,18 @@ def example_reward() -> Reward:
         policy_name="linucb",
         policy_version="2026.11.1",
         schema_version=CURRENT_SCHEMA_VERSION,
+    )
+
+
+def example_catalogue_item() -> CatalogueItem:
+    """A product record as the platform publishes it on ``kairos.catalogue.v1``."""
+    return CatalogueItem(
+        product_id="p-42",
+        updated_at=EXAMPLE_TIME,
+        schema_version=CURRENT_SCHEMA_VERSION,
+        title="Trail running shoe",
+        category="sports",
+        price=89.9,
+        stock=12,
+        description="Lightweight trail shoe with a grippy sole.",
     )

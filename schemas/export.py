@@ -14,9 +14,10 @@ from typing import Any, Final
 import msgspec
 import orjson
 
+from schemas.catalogue import CatalogueItem
 from schemas.decisions import Decision
 from schemas.events import EVENT_CLASSES, Event
-from schemas.examples import example_decision, example_events, example_reward
+from schemas.examples import example_catalogue_item, example_decision, example_events, example_reward
 from schemas.rewards import Reward
 
 __all__ = ["JSON_SCHEMA_DIR", "export_json_schemas", "json_schemas", "main"]
@@ -32,19 +33,22 @@ _IDENTIFIED: Final = frozenset({cls.__name__ for cls in EVENT_CLASSES.values()} 
 def json_schemas() -> dict[str, bytes]:
     """Every JSON Schema document, by file name, rendered deterministically (sorted keys, 2-space indent).
 
-    ``<event_type>.json`` per event type, ``event.json`` for the union (any event), ``decision.json`` and
-    ``reward.json``; each but the union carries its :mod:`schemas.examples` instance under ``examples``.
+    ``<event_type>.json`` per event type, ``event.json`` for the union (any event), ``decision.json``,
+    ``reward.json`` and ``catalogue_item.json``; each but the union carries its :mod:`schemas.examples` instance
+    under ``examples``.
 
     >>> sorted(json_schemas())[:3]
-    ['add_to_cart.json', 'chat_message.json', 'checkout_start.json']
+    ['add_to_cart.json', 'catalogue_item.json', 'chat_message.json']
     """
     examples: dict[str, msgspec.Struct] = {f"{name}.json": event for name, event in example_events().items()}
     examples["decision.json"] = example_decision()
     examples["reward.json"] = example_reward()
+    examples["catalogue_item.json"] = example_catalogue_item()
     documents: dict[str, Any] = {f"{name}.json": msgspec.json.schema(cls) for name, cls in EVENT_CLASSES.items()}
     documents["event.json"] = msgspec.json.schema(Event)
     documents["decision.json"] = msgspec.json.schema(Decision)
     documents["reward.json"] = msgspec.json.schema(Reward)
+    documents["catalogue_item.json"] = msgspec.json.schema(CatalogueItem)
     for name, example in examples.items():
         documents[name]["examples"] = [msgspec.to_builtins(example)]
     return {name: _render(name, _with_identity_rule(document)) for name, document in sorted(documents.items())}

@@ -21,7 +21,7 @@ __all__ = [
 
 FeatureType = Literal["int64", "float64", "bool", "string", "string_list"]
 
-FEATURE_VERSION: Final = "v1"
+FEATURE_VERSION: Final = "v2"
 """Recorded on every decision with its feature snapshot; bump when a feature's meaning changes."""
 
 
@@ -33,6 +33,7 @@ class FeatureSpec:
     dtype: FeatureType
     description: str
     protected: bool = False  # fairness monitors may read it; the policy never does
+    unknown: int | float | str | bool | None = None  # the value when unknown; None: the type's zero
 
 
 SESSION_FEATURES: Final[tuple[FeatureSpec, ...]] = (
@@ -72,4 +73,5 @@ PRODUCT_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     FeatureSpec("purchases_1h", "int64", "units purchased in the last hour of event time"),
     FeatureSpec("conversion_rate_1h", "float64", "purchases_1h / views_1h (0 when no views)"),
     FeatureSpec("co_purchased", "string_list", "product ids most often bought in the same order, best first (<= 5)"),
+    FeatureSpec("stock", "int64", "units in stock, from the catalogue topic (-1 when unknown)", unknown=-1),
 )

@@ -23,7 +23,7 @@ from simulator.errors import BadDecisionError
 from simulator.kafka_io import DecisionSource, KafkaDecisionSource, KafkaRecordSink, RecordSink
 from simulator.records import SimRecord
 from simulator.summary import SimulationSummary
-from simulator.wire import decode_decision
+from simulator.wire import catalogue_records, decode_decision
 
 __all__ = ["SimulationReport", "default_start_time", "run_simulation", "write_truth"]
 
@@ -101,6 +101,7 @@ def run_simulation(
     *,
     speed: float,
     truth_path: Path | None = None,
+    catalogue_topic: str | None = None,
     grace_s: float = 2.0,
     sink: RecordSink | None = None,
     source: DecisionSource | None = None,
@@ -118,6 +119,8 @@ def run_simulation(
         speed: sim seconds per wall second; ``<= 0`` runs as fast as possible (decisions then arrive late in
             sim time, so most find their session over: use a finite speed for closed-loop runs).
         truth_path: write the ground-truth log here (one JSON line per decision).
+        catalogue_topic: when given, the simulated shop's catalogue is published there first (as the platform's
+            catalogue feed would be), stamped with the start time.
         grace_s: after the last record, keep reading decisions this long (applied at the end time).
         sink: record sink (default: a confluent-kafka producer on ``bootstrap``).
         source: decision source (default: a confluent-kafka consumer of ``interventions_topic``).
@@ -140,6 +143,10 @@ def run_simulation(
     decisions: Counter[str] = Counter()
     try:
         decisions["skipped"] = source.start()
+        if catalogue_topic is not None:
+            stamp = int(start_time.timestamp() * 1000)
+            for key, value in catalogue_records(sim.catalogue, start_time):
+                sink.produce(catalogue_topic, key, value, stamp)
         wall0 = clock()
         fast_step = max(1.0, config.duration_s / _FAST_STEPS)
         while True:

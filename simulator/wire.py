@@ -11,16 +11,19 @@ from typing import Any, Final, cast
 
 import msgspec
 
+from schemas.catalogue import CatalogueItem
 from schemas.codec import EventDecoder, StructDecoder, encode
 from schemas.decisions import Action, Decision, InterventionType
 from schemas.errors import PoisonMessageError
 from schemas.events import EVENT_CLASSES, Event, LineItem
 from schemas.fields import CURRENT_SCHEMA_VERSION
 from simulator.activity import ACTION_TYPES, Activity, CartLine, Intervention
+from simulator.catalogue import Catalogue
 from simulator.errors import BadDecisionError
 
 __all__ = [
     "build_decision",
+    "catalogue_records",
     "decode_decision",
     "decode_event",
     "encode_decision",
@@ -171,3 +174,21 @@ def build_decision(
 def encode_decision(decision: Decision) -> bytes:
     """The record value for a decision."""
     return encode(decision)
+
+
+def catalogue_records(catalogue: Catalogue, at: datetime) -> list[tuple[bytes, bytes]]:
+    """The catalogue as ``kairos.catalogue.v1`` records (key = product id, value = a ``CatalogueItem``) at ``at``."""
+    records = []
+    for product in catalogue.products:
+        item = CatalogueItem(
+            product_id=product.product_id,
+            updated_at=at,
+            schema_version=CURRENT_SCHEMA_VERSION,
+            title=product.name,
+            category=product.category,
+            price=product.price,
+            stock=product.stock,
+            description=f"{product.name}: a {product.category} product.",
+        )
+        records.append((item.partition_key, encode(item)))
+    return records

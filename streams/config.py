@@ -53,6 +53,11 @@ class TopicsConfig:
         return self.name("events.by-product.v1")
 
     @property
+    def catalogue(self) -> str:
+        """The shop's product catalogue (compacted, keyed by product id), published by the platform."""
+        return self.name("catalogue.v1")
+
+    @property
     def dead_letters(self) -> str:
         """Records that could not be processed: raw bytes as the value, reason in headers."""
         return self.name("deadletter.v1")

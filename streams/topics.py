@@ -36,6 +36,7 @@ def topic_specs(topics: TopicsConfig) -> list[TopicSpec]:
         (topics.raw_events, events),
         (topics.events, events),
         (topics.events_by_product, events),
+        (topics.catalogue, {"cleanup.policy": "compact"}),
         (topics.dead_letters, dead),
         (topics.interventions, events),
         (topics.rewards, events),

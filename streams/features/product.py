@@ -6,6 +6,7 @@ Every feature is a function of the set of the product's events (arrival order ne
   purchase line (``unit_price``); "latest" orders by ``(event time, event_id, line index)``. 0.0 / '' if unknown.
 - ``views_1h``: product views with ``now - 1 h < t <= now``; ``purchases_1h``: units bought in the same window;
   ``conversion_rate_1h`` = ``purchases_1h / views_1h`` (0 without views; may exceed 1).
+- ``stock``: always :data:`UNKNOWN_STOCK` here; the product stage overlays the catalogue's stock.
 - ``co_purchased``: the other products of the orders containing this one, by number of such orders (all time),
   ties alphabetically, at most 5.
 
@@ -20,13 +21,16 @@ from typing import Final
 from streams.features.rows import FeatureRow
 from streams.features.windows import MICROS_PER_SECOND, SlidingWindow
 
-__all__ = ["CO_PURCHASED_TOP", "PRODUCT_WINDOW", "ProductState"]
+__all__ = ["CO_PURCHASED_TOP", "PRODUCT_WINDOW", "UNKNOWN_STOCK", "ProductState"]
 
 PRODUCT_WINDOW: Final = 3600 * MICROS_PER_SECOND
 """Window of ``views_1h`` and ``purchases_1h``, in microseconds."""
 
 CO_PURCHASED_TOP: Final = 5
 """How many neighbours ``co_purchased`` lists."""
+
+UNKNOWN_STOCK: Final = -1
+"""``stock`` as events know it: stock comes from the catalogue topic, and the product stage fills it in."""
 
 _Key = tuple[int, str, int]
 
@@ -91,4 +95,5 @@ class ProductState:
             "purchases_1h": units,
             "conversion_rate_1h": units / views if views else 0.0,
             "co_purchased": [product_id for product_id, _ in best],
+            "stock": UNKNOWN_STOCK,
         }

@@ -18,6 +18,7 @@ from kairos.worker import feature_loop, feature_store_config, product_feature_lo
 from schemas.codec import EventDecoder
 from simulator import Simulation, SimulationConfig
 from streams.batch_loop import BatchLoop
+from streams.catalogue import CatalogueTable
 from streams.features import FeatureConfig, FeatureState
 from streams.reader import committed_total, read_range, read_topic, watermarks
 from tests.integration.kafka_io import produce_all
@@ -39,9 +40,11 @@ def run_stage(settings: Settings, cache: FeatureCache, until: int) -> None:
     run_loop(settings, feature_loop(settings, cache), f"{topics.namespace}-features", topics.events, until)
 
 
-def run_product_stage(settings: Settings, cache: FeatureCache, until: int) -> None:
+def run_product_stage(
+    settings: Settings, cache: FeatureCache, until: int, *, catalogue: CatalogueTable | None = None
+) -> None:
     topics = settings.topics
-    loop = product_feature_loop(settings, cache)
+    loop = product_feature_loop(settings, cache, catalogue or CatalogueTable())
     run_loop(settings, loop, f"{topics.namespace}-product-features", topics.events_by_product, until)
 
 

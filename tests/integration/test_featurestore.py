@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import redis
@@ -30,6 +31,7 @@ from featurestore import (
     ViewSpec,
     open_store,
 )
+from featurestore.coalescing import CoalescingWriter
 from featurestore.store import APPLIED_MARKER
 
 pytestmark = pytest.mark.integration
@@ -161,6 +163,30 @@ def test_write_offline_appends_typed_parts(tmp_path: Path) -> None:
     table = pq.read_table(tmp_path / "feast" / "offline" / PRODUCT.name)
     got = sorted(table.to_pylist(), key=lambda row: row["product_id"])
     assert got == rows
+
+
+def test_history_written_through_the_coalescing_writer_serves_point_in_time_training_sets(tmp_path: Path) -> None:
+    """The worker's path: online writes accumulate, parts are appended, Feast joins them as of each timestamp."""
+    store = open_store(FeatureStoreConfig(data_dir=str(tmp_path / "feast")))
+    feast = OnlineFeatureWriter(store)
+    writer = CoalescingWriter(feast.write, interval_s=3600, write_history=feast.write_offline, history_every_s=0)
+    now = datetime.now(UTC).replace(microsecond=0)
+    early, late = now - timedelta(hours=2), now - timedelta(hours=1)
+    for view in (USER, PRODUCT):
+        writer.offer(view.name, {"a": _row(view, "a", 1, early)})
+        writer.flush()
+        writer.offer(view.name, {"a": _row(view, "a", 2, late), "b": _row(view, "b", 3, late)})
+        writer.flush()
+    writer.close()
+    for view in (USER, PRODUCT):
+        numeric = [s.name for s in view.features if s.dtype in ("int64", "float64")][:3]
+        entities = pd.DataFrame(
+            {view.join_key: ["a", "a", "b"], "event_timestamp": [early + timedelta(minutes=30), now, now]}
+        )
+        got = store.get_historical_features(entity_df=entities, features=[f"{view.name}:{n}" for n in numeric])
+        frame = got.to_df().sort_values([view.join_key, "event_timestamp"]).reset_index(drop=True)
+        expected = [_row(view, "a", 1, early), _row(view, "a", 2, late), _row(view, "b", 3, late)]
+        assert frame[numeric].to_dict("records") == [{n: row[n] for n in numeric} for row in expected], view.name
 
 
 def test_down_redis_is_a_transient_error(tmp_path: Path) -> None:

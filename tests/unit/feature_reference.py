@@ -254,5 +254,6 @@ def product_rows(frames: Frames, at: datetime) -> dict[str, Row]:
             "purchases_1h": n_units,
             "conversion_rate_1h": n_units / n_views if n_views else 0.0,
             "co_purchased": neighbours.get(str(product_id), []),
+            "stock": -1,  # stock comes from the catalogue topic, not from events
         }
     return out

@@ -56,3 +56,25 @@ def test_a_failed_background_write_surfaces_on_the_next_offer() -> None:
             time.sleep(0.01)
     with pytest.raises(RuntimeError):
         writer.close()
+
+
+def test_history_keeps_every_written_version_and_appends_when_due() -> None:
+    online, history = Recorder(), Recorder()
+    now = [0.0]
+    writer = CoalescingWriter(online, interval_s=3600, write_history=history, history_every_s=60, clock=lambda: now[0])
+    writer.offer("user", {"u1": {"user_id": "u1", "n": 1}})
+    writer.flush()
+    writer.offer("user", {"u1": {"user_id": "u1", "n": 2}})
+    writer.flush()
+    assert history.calls == []  # not due yet: history parts are batched
+    now[0] = 61.0
+    writer.offer("session", {"s1": {"session_id": "s1", "n": 5}})
+    writer.flush()
+    assert sorted(history.calls, key=lambda call: call[0]) == [
+        ("session", [{"session_id": "s1", "n": 5}]),
+        ("user", [{"user_id": "u1", "n": 1}, {"user_id": "u1", "n": 2}]),
+    ]
+    writer.offer("user", {"u1": {"user_id": "u1", "n": 3}})
+    writer.close()  # close appends what is left, due or not
+    assert history.calls[-1] == ("user", [{"user_id": "u1", "n": 3}])
+    assert len(online.calls) == 4

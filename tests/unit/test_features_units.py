@@ -237,6 +237,7 @@ def test_product_and_routing() -> None:
         "purchases_1h": 2,
         "conversion_rate_1h": 2.0,
         "co_purchased": ["p3", "p2"],
+        "stock": -1,  # events know no stock: the product stage overlays the catalogue's
     }
     assert state.product_row("p2", at(3700))["price"] == 7.0  # type: ignore[index]
     assert state.product_row("nope", at(0)) is None and state.user_row("nope", at(0)) is None

@@ -8,7 +8,12 @@ from pathlib import Path
 from schemas import EVENT_TYPES, JSON_SCHEMA_DIR, export_json_schemas
 from schemas.export import json_schemas, main
 
-EXPECTED_FILES = {f"{name}.json" for name in EVENT_TYPES} | {"event.json", "decision.json", "reward.json"}
+EXPECTED_FILES = {f"{name}.json" for name in EVENT_TYPES} | {
+    "event.json",
+    "decision.json",
+    "reward.json",
+    "catalogue_item.json",
+}
 
 
 def test_committed_schemas_equal_a_fresh_export() -> None:
