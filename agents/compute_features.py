@@ -30,11 +30,13 @@ from typing import Any, Protocol
 from confluent_kafka import Message, Producer
 
 from agents.dead_letter import send_dead_letter
+from agents.decide import DecisionStage, PartitionGuards
 from featurestore.hot import FeatureCache
 from schemas.codec import EventDecoder
 from schemas.errors import DeadLetterReason, PoisonMessageError
 from schemas.events import Event
-from serving.models import ModelSuite
+from serving.models import ModelSuite, SessionScores
+from serving.models.inputs import FeatureRow
 from streams.checkpoint import PartitionCheckpoints
 from streams.config import KafkaConfig, TopicsConfig
 from streams.features import ChangedKeys, FeatureConfig, FeatureState
@@ -69,6 +71,7 @@ class FeatureHandler:
         checkpoint_dir: Path,
         *,
         config: FeatureConfig | None = None,
+        decide: DecisionStage | None = None,
         checkpoint_every_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -81,15 +84,20 @@ class FeatureHandler:
         self._config = config or FeatureConfig()
         self._clock = clock
         self._decode = EventDecoder().decode
-        self.checkpoints: PartitionCheckpoints[tuple[FeatureState, ModelSuite]] = PartitionCheckpoints(
-            checkpoint_dir, STAGE, self._source, before_save=sink.flush, every_s=checkpoint_every_s, clock=clock
+        self._decide = decide
+        self.checkpoints: PartitionCheckpoints[tuple[FeatureState, ModelSuite, PartitionGuards | None]] = (
+            PartitionCheckpoints(
+                checkpoint_dir, STAGE, self._source, before_save=sink.flush, every_s=checkpoint_every_s, clock=clock
+            )
         )
+
+    def _fresh(self, partition: int) -> tuple[FeatureState, ModelSuite, PartitionGuards | None]:
+        guards = self._decide.fresh_guards() if self._decide is not None else None
+        return FeatureState(self._config), ModelSuite(seed=partition), guards
 
     def assigned(self, topic: str, partition: int, committed: int) -> None:
         """Load the partition's checkpoint and replay the input from it up to ``committed``."""
-        start, (state, models) = self.checkpoints.restore(
-            partition, lambda: (FeatureState(self._config), ModelSuite(seed=partition))
-        )
+        start, (state, models, guards) = self.checkpoints.restore(partition, lambda: self._fresh(partition))
         replayed = 0
         changed: dict[str, set[str]] = {"user": set(), "session": set()}
         for msg in read_range(self._kafka, topic, partition, start, max(committed, 0)):
@@ -98,8 +106,10 @@ class FeatureHandler:
             if not keys.late:
                 _collect(keys, changed)
                 learn_from_event(models, state, event, keys)
+                if self._decide is not None and guards is not None:
+                    self._decide.replay(event, guards)  # decisions were published before: guard inputs only
             replayed += 1
-        self.checkpoints.adopt(partition, (state, models), start, committed)
+        self.checkpoints.adopt(partition, (state, models, guards), start, committed)
         self._publish(state, changed)
         logger.info(
             "features partition=%s checkpoint_offset=%s committed=%s replayed=%s", partition, start, committed, replayed
@@ -118,7 +128,7 @@ class FeatureHandler:
             partition, offset = msg.partition() or 0, msg.offset() or 0
             if checkpoints.covers(partition, offset):
                 continue
-            state, models = checkpoints.states[partition]
+            state, models, guards = checkpoints.states[partition]
             try:
                 event = self._decode(msg.value() or b"")
             except PoisonMessageError as exc:
@@ -139,13 +149,25 @@ class FeatureHandler:
                 )
             else:
                 _collect(keys, changed.setdefault(partition, {"user": set(), "session": set()}))
-                learn_from_event(models, state, event, keys)
+                user_row, session_row, scores = learn_from_event(models, state, event, keys)
+                if self._decide is not None and guards is not None:
+                    self._decide.collect(
+                        partition,
+                        event,
+                        user_row=user_row,
+                        session_row=session_row,
+                        scores=scores,
+                        models=models,
+                        guards=guards,
+                    )
                 for product_id in keys.product_ids:
                     # Re-keyed for the product stage; a replay may send a copy twice, which it de-duplicates.
                     producer.produce(self._by_product, msg.value(), product_id.encode())
             checkpoints.advance(partition, offset)
+        if self._decide is not None:
+            self._decide.flush(producer, {p: g for p, (_, _, g) in checkpoints.states.items() if g is not None})
         for partition, entity_keys in changed.items():
-            state, models = checkpoints.states[partition]
+            state, models, _ = checkpoints.states[partition]
             self._publish(state, entity_keys)
             for name, value in models.metrics().items():
                 MODEL_METRIC.labels(str(partition), name).set(value)
@@ -174,12 +196,18 @@ class FeatureHandler:
         send_dead_letter(producer, msg, error, stage=STAGE, topic=self._dead, now_s=self._clock())
 
 
-def learn_from_event(models: ModelSuite, state: FeatureState, event: Event, keys: ChangedKeys) -> None:
-    """Let the River models see the event with its session's and user's rows as of the event."""
+def learn_from_event(
+    models: ModelSuite, state: FeatureState, event: Event, keys: ChangedKeys
+) -> tuple[FeatureRow | None, FeatureRow | None, SessionScores]:
+    """Let the River models see the event with its session's and user's rows as of the event.
+
+    Returns:
+        Those rows (user, session) and the models' scores of the session, for a decision on this event.
+    """
     at = event.event_time
     session_row = state.session_row(keys.session_id, at) if keys.session_id is not None else None
     user_row = state.user_row(event.partition_key, at)
-    models.observe(event, session_row, user_row)
+    return user_row, session_row, models.observe(event, session_row, user_row)
 
 
 def _collect(keys: ChangedKeys, into: dict[str, set[str]]) -> None:

@@ -21,7 +21,9 @@ from streams.config import BrokerConfig, IngestConfig, KafkaConfig, TopicsConfig
 
 __all__ = [
     "ENV_PREFIX",
+    "DecideConfig",
     "OnlineConfig",
+    "ServingConfig",
     "Settings",
     "SettingsError",
     "WorkerConfig",
@@ -55,6 +57,42 @@ class OnlineConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServingConfig:
+    """Triton: where the worker finds it, and the embedded server ``kairos triton`` starts.
+
+    ``triton_url`` empty means no Triton: decisions use the local fallback policy (``policy_source=fallback``).
+    """
+
+    triton_url: str = ""
+    server_env: str = ".venv-triton"
+    repository: str = "var/triton/models"
+    http_port: int = 8000
+    grpc_port: int = 8001
+    metrics_port: int = 8002
+    policy_seed: int = 0
+    load_lm: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DecideConfig:
+    """The decision stage and its guardrails (the rest of the guardrail settings keep their defaults)."""
+
+    enabled: bool = True
+    timeout_ms: float = 20.0
+    max_candidates: int = 25
+    pad_to: int = 32
+    attribution_window_s: int = 1800
+    idle_trigger_s: float = 60.0
+    max_per_session: int = 3
+    max_per_user_day: int = 8
+    dismissal_cooldown_s: float = 900.0
+    max_discount_pct: float = 15.0
+    global_discount_budget: float = 2000.0
+    fairness_attribute: str = ""
+    fairness_max_gap: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable in Kairos, one immutable tree."""
 
@@ -64,6 +102,8 @@ class Settings:
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     online: OnlineConfig = field(default_factory=OnlineConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    decide: DecideConfig = field(default_factory=DecideConfig)
 
 
 _SECTION_TYPES = {
@@ -73,6 +113,8 @@ _SECTION_TYPES = {
     "broker": BrokerConfig,
     "worker": WorkerConfig,
     "online": OnlineConfig,
+    "serving": ServingConfig,
+    "decide": DecideConfig,
 }
 
 

@@ -19,6 +19,7 @@ from featurestore.config import FeatureStoreConfig
 from featurestore.hot import FeatureCache
 from featurestore.store import open_store
 from featurestore.writer import OnlineFeatureWriter
+from kairos.serving import decision_stage
 from kairos.settings import Settings
 from streams.app import create_app
 from streams.batch_loop import BatchHandler, BatchLoop
@@ -100,10 +101,11 @@ def _feast_writer(settings: Settings) -> CoalescingWriter:
         return writer
 
 
-def feature_loop(settings: Settings, cache: FeatureCache) -> BatchLoop:
-    """The feature stage's batch loop."""
+def feature_loop(settings: Settings, cache: FeatureCache, catalogue: CatalogueTable | None = None) -> BatchLoop:
+    """The feature stage's batch loop, deciding on trigger events when ``decide.enabled``."""
     writer = _feast_writer(settings)
-    handler = FeatureHandler(settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings))
+    decide = decision_stage(settings, cache, catalogue or CatalogueTable()) if settings.decide.enabled else None
+    handler = FeatureHandler(settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings), decide=decide)
     group = f"{settings.topics.namespace}-features"
     return _stage_loop(
         settings,
@@ -149,7 +151,7 @@ def build_app(settings: Settings) -> faust.App:
         def make_loop(self) -> BatchLoop:
             return ingest_loop(settings)
 
-    cache = FeatureCache()  # the hot copy decisions read (issue 4 adds the decision stage beside it)
+    cache = FeatureCache()  # the hot copy the decision step reads
     catalogue = CatalogueTable()  # the global catalogue table: stock and product texts
 
     @app.service
@@ -164,7 +166,7 @@ def build_app(settings: Settings) -> faust.App:
         stage = "compute_features"
 
         def make_loop(self) -> BatchLoop:
-            return feature_loop(settings, cache)
+            return feature_loop(settings, cache, catalogue)
 
     @app.service
     class ComputeProductFeatures(BatchLoopService):

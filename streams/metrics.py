@@ -7,6 +7,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 __all__ = [
     "CONSUMER_LAG",
     "DEAD_LETTERS",
+    "DECISIONS",
+    "DECISION_SECONDS",
     "FEATURE_EVENTS",
     "FEATURE_ROWS_WRITTEN",
     "FEATURE_WRITE_SECONDS",
@@ -61,6 +63,18 @@ MODEL_METRIC = Gauge(
     "kairos_model_metric",
     "Progressive-validation metrics of the River models (ROC AUC, log loss, label counts), per user partition",
     ["partition", "metric"],
+    registry=REGISTRY,
+)
+DECISIONS = Counter(
+    "kairos_decisions",
+    "Decisions published, by policy source (triton, fallback) and intervention type",
+    ["source", "action"],
+    registry=REGISTRY,
+)
+DECISION_SECONDS = Histogram(
+    "kairos_decision_batch_seconds",
+    "Wall time to prepare, score, guard, choose and publish one batch's decisions",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(

@@ -20,7 +20,7 @@ from serving.models.offers import OFFER_PROBA_BOUNDS, OfferAcceptanceModel
 from serving.models.scoring import PROBA_EPSILON, BinaryScore, clip_proba
 from serving.models.segments import SegmentModel
 from serving.models.session_outcome import AbandonmentModel, PurchasePropensityModel
-from serving.models.suite import ModelSuite, offer_item
+from serving.models.suite import ModelSuite, SessionScores, offer_item
 
 __all__ = [
     "OFFER_PROBA_BOUNDS",
@@ -41,6 +41,7 @@ __all__ = [
     "OpenImpression",
     "PurchasePropensityModel",
     "SegmentModel",
+    "SessionScores",
     "Snapshot",
     "clip_proba",
     "dense_vector",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from schemas.events import (
     AddToCart,
@@ -33,6 +34,14 @@ def offer_item(product_id: str | None, intervention_type: str | None) -> str:
     if product_id is not None:
         return product_id
     return f"type:{intervention_type or 'unknown'}"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionScores:
+    """What the suite answered for an event's session: ``None`` where a model did not score it."""
+
+    abandonment: float | None = None
+    purchase_propensity: float | None = None
 
 
 class ModelSuite:
@@ -80,13 +89,17 @@ class ModelSuite:
         self.events = 0
         self._purchased: OrderedDict[str, bool] = OrderedDict()
 
-    def observe(self, event: Event, session_row: FeatureRow | None, user_row: FeatureRow | None) -> None:
+    def observe(self, event: Event, session_row: FeatureRow | None, user_row: FeatureRow | None) -> SessionScores:
         """Update every model an event concerns.
 
         Args:
             event: a validated event, in event-time order per session.
             session_row: the session's feature row as of this event (``None`` when none yet).
             user_row: the user's feature row as of this event (``None`` when none yet).
+
+        Returns:
+            The abandonment and propensity scores the event's session got (the same predictions the delayed labels
+            will be learned against; ``None`` for a session already labelled).
         """
         self.events += 1
         sid, t = event.session_id, event.event_time
@@ -117,8 +130,11 @@ class ModelSuite:
                 if user_row is not None:
                     self.segments.learn_one(user_row)
             features = {**user_row, **session_row} if user_row and session_row else (session_row or user_row or {})
-            self.abandonment.predict_proba_one(sid, features, t)
-            self.propensity.predict_proba_one(sid, user_row or {}, t)
+            return SessionScores(
+                self.abandonment.predict_proba_one(sid, features, t),
+                self.propensity.predict_proba_one(sid, user_row or {}, t),
+            )
+        return SessionScores()
 
     def metrics(self) -> dict[str, float]:
         """Every model's metrics flattened, e.g. ``abandonment_roc_auc``, ``offer_acceptance_log_loss``."""

@@ -1,0 +1,283 @@
+"""decide: interventions for trigger events, inside the feature stage, right after each event's features.
+
+The feature stage calls :meth:`DecisionStage.collect` for every applied event with the rows and model scores *as of
+that event* (so a decision sees exactly the events before it on its partition, and a replay sees the same), and
+:meth:`DecisionStage.flush` once per batch: the batch's triggers are prepared (candidates, vectors), scored in as
+few calls as possible — Triton's ``kairos_policy`` through :class:`~serving.inference.PolicyClient`, or, when
+Triton is slow, down or its circuit is open, the local fallback policy (``policy_source="fallback"``) — then
+concluded one by one in partition order (guardrails with the guard state after the decisions before it, the seeded
+choice, the explanation) and published to the interventions topic keyed like the trigger, on the same partition.
+
+Guard state (caps, cool-downs, budgets, fairness counts) lives per partition in :class:`PartitionGuards`; the
+feature stage checkpoints it with the features.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from confluent_kafka import Producer
+
+from featurestore.hot import FeatureCache
+from schemas.codec import encode
+from schemas.events import AddToCart, Event, InterventionDismiss, ProductView
+from serving.decision_builder import DecisionPolicy, Prepared, TriggerContext, conclude, prepare
+from serving.guardrails import GuardrailConfig, SharedGuardState, UserGuardState, apply_dismissal
+from serving.inference import InferenceUnavailableError, PolicyClient
+from serving.models import ModelSuite, SessionScores
+from serving.models.inputs import FeatureRow
+from serving.policy import ActionSpace, ModelScores, RulePolicy, StateEncoder, explain
+from serving.policy.neural_bandit import NeuralBandit
+from streams.catalogue import CatalogueTable
+from streams.metrics import DECISION_SECONDS, DECISIONS
+
+__all__ = ["TRIGGER_TYPES", "DecideOptions", "DecisionStage", "PartitionGuards"]
+
+logger = logging.getLogger(__name__)
+
+TRIGGER_TYPES = frozenset({"product_view", "add_to_cart", "exit_intent", "chat_message", "checkout_start"})
+"""Event types that ask for a decision (an idle trigger is a ``page_view`` after ``idle_trigger_s`` of silence)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecideOptions:
+    """The decision stage's knobs (see ``Settings.decide``)."""
+
+    pad_to: int = 32
+    timeout_s: float = 0.02
+    attribution_window_s: int = 1800
+    idle_trigger_s: float = 60.0
+    popular_top: int = 20
+    popular_refresh_s: float = 5.0
+
+
+@dataclass
+class PartitionGuards:
+    """One partition's guard state: per user, and shared (budgets, fairness). Picklable."""
+
+    shared: SharedGuardState
+    users: dict[str, UserGuardState] = field(default_factory=dict)
+
+    @classmethod
+    def for_config(cls, config: GuardrailConfig) -> PartitionGuards:
+        """Empty guard state."""
+        return cls(SharedGuardState.for_config(config))
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    partition: int
+    context: TriggerContext
+
+
+class DecisionStage:
+    """Decides for the feature stage (see the module docstring).
+
+    Args:
+        interventions_topic: where decisions go.
+        policy: the policy the worker serves (its local copy explains decisions; Triton serves the same version).
+        encoder: the state/candidate layout the policy was built for.
+        space: the action space.
+        guardrails: guardrail settings.
+        cache: the hot feature copy (product rows and popularity).
+        catalogue: the global catalogue (stock).
+        client: Triton's policy client, or ``None`` to decide with the fallback policy only.
+        options: stage knobs.
+        group_of: the fairness attribute lookup (user key -> group), never a policy input.
+        clock: monotonic seconds (injected for tests).
+    """
+
+    def __init__(
+        self,
+        interventions_topic: str,
+        *,
+        policy: NeuralBandit,
+        encoder: StateEncoder,
+        space: ActionSpace,
+        guardrails: GuardrailConfig,
+        cache: FeatureCache,
+        catalogue: CatalogueTable,
+        client: PolicyClient | None = None,
+        options: DecideOptions | None = None,
+        group_of: Callable[[str], str | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._topic = interventions_topic
+        self._policy = policy
+        self._encoder = encoder
+        self._space = space
+        self._guardrails = guardrails
+        self._cache = cache
+        self._catalogue = catalogue
+        self._client = client
+        self._options = options or DecideOptions()
+        self._group_of = group_of
+        self._clock = clock
+        self._fallback = RulePolicy(encoder)
+        self._pending: list[_Pending] = []
+        self._popular: tuple[str, ...] = ()
+        self._popular_due = 0.0
+        names = encoder.state_names
+        served = DecisionPolicy(
+            policy.name,
+            policy.version,
+            "triton",
+            policy.choose,
+            lambda s, c: explain(policy, s, c, names),
+        )
+        self._served = served
+        self._fallback_policy = DecisionPolicy(
+            self._fallback.name,
+            self._fallback.version,
+            "fallback",
+            self._fallback.choose,
+            lambda s, _c: self._fallback.explain(s),
+        )
+
+    def fresh_guards(self) -> PartitionGuards:
+        """A partition's empty guard state (for the feature stage's checkpoints)."""
+        return PartitionGuards.for_config(self._guardrails)
+
+    def collect(
+        self,
+        partition: int,
+        event: Event,
+        *,
+        user_row: FeatureRow | None,
+        session_row: FeatureRow | None,
+        scores: SessionScores,
+        models: ModelSuite,
+        guards: PartitionGuards,
+    ) -> None:
+        """Note one applied event: a dismissal starts its user's cool-down; a trigger waits for :meth:`flush`."""
+        if isinstance(event, InterventionDismiss):
+            self.replay(event, guards)
+            return
+        if not self._is_trigger(event, session_row):
+            return
+        segment = models.segments.predict_one(user_row) if user_row is not None else None
+        product = event.product_id if isinstance(event, ProductView | AddToCart) else None
+        context = TriggerContext(
+            event=event,
+            user_row=user_row,
+            session_row=session_row,
+            scores=ModelScores(scores.abandonment, scores.purchase_propensity, segment),
+            product_rows={},  # filled at flush time, from the product copy as it stands then
+            current_product_id=product,
+            acceptance=models.offers.predict_proba_one,
+            group=self._group_of(event.partition_key) if self._group_of is not None else None,
+        )
+        self._pending.append(_Pending(partition, context))
+
+    def replay(self, event: Event, guards: PartitionGuards) -> None:
+        """Fold a re-read event into the guard state without deciding (its decision was published before)."""
+        if isinstance(event, InterventionDismiss):
+            key = event.partition_key
+            guards.users[key] = apply_dismissal(guards.users.get(key, UserGuardState()), event.event_time.timestamp())
+
+    def _is_trigger(self, event: Event, session_row: FeatureRow | None) -> bool:
+        if event.event_type in TRIGGER_TYPES:
+            return True
+        if event.event_type == "page_view" and session_row is not None:
+            idle = session_row.get("idle_s")
+            return isinstance(idle, int | float) and idle >= self._options.idle_trigger_s
+        return False
+
+    def flush(self, producer: Producer, guards: Mapping[int, PartitionGuards]) -> int:
+        """Decide every collected trigger and publish the decisions; returns how many were published."""
+        if not self._pending:
+            return 0
+        started = time.perf_counter()
+        pending, self._pending = self._pending, []
+        popular = self._popular_products()
+        prepared = [self._prepare(p, popular) for p in pending]
+        scores, policy = self._score(prepared)
+        for item, ready, row_scores in zip(pending, prepared, scores, strict=True):
+            part = guards[item.partition]
+            key = item.context.event.partition_key
+            done = conclude(
+                ready,
+                row_scores,
+                policy,
+                user=part.users.get(key, UserGuardState()),
+                shared=part.shared,
+                guardrails=self._guardrails,
+                attribution_window_s=self._options.attribution_window_s,
+            )
+            part.users[key], part.shared = done.user, done.shared
+            producer.produce(self._topic, encode(done.decision), key.encode(), item.partition)
+            DECISIONS.labels(policy.source, done.decision.action.type.value).inc()
+        DECISION_SECONDS.observe(time.perf_counter() - started)
+        return len(prepared)
+
+    def _prepare(self, pending: _Pending, popular: tuple[str, ...]) -> Prepared:
+        context = pending.context
+        ids = {p for p in (context.current_product_id, *popular) if p}
+        rows = self._product_rows(ids)
+        # Neighbours of the current product are candidates too: read their rows as well.
+        current = rows.get(context.current_product_id or "")
+        if current is not None:
+            neighbours = current.get("co_purchased")
+            if isinstance(neighbours, list | tuple):
+                rows.update(self._product_rows({str(n) for n in neighbours} - rows.keys()))
+        context = TriggerContext(
+            event=context.event,
+            user_row=context.user_row,
+            session_row=context.session_row,
+            scores=context.scores,
+            product_rows=rows,
+            popular=popular,
+            acceptance=context.acceptance,
+            current_product_id=context.current_product_id,
+            cart_product_ids=context.cart_product_ids,
+            group=context.group,
+        )
+        return prepare(context, self._encoder, self._space, policy_name=self._policy.name, pad_to=self._options.pad_to)
+
+    def _product_rows(self, ids: set[str]) -> dict[str, FeatureRow]:
+        products, stock = self._cache.products, self._catalogue.stock
+        rows: dict[str, FeatureRow] = {}
+        for product_id in ids:
+            row = products.get(product_id)
+            rows[product_id] = {**(row or {}), "stock": stock(product_id)}
+        return rows
+
+    def _popular_products(self) -> tuple[str, ...]:
+        now = self._clock()
+        if now >= self._popular_due:
+            self._popular_due = now + self._options.popular_refresh_s
+            products = self._cache.products
+            ranked = sorted(products, key=lambda p: (-_views(products[p]), p))
+            stock = self._catalogue.stock
+            self._popular = tuple(p for p in ranked if stock(p) != 0)[: self._options.popular_top]
+        return self._popular
+
+    def _score(self, prepared: list[Prepared]) -> tuple[list[npt.NDArray[np.float64]], DecisionPolicy]:
+        states = np.stack([p.state for p in prepared])
+        vectors = np.stack([p.vectors for p in prepared])
+        valid = np.stack([p.valid for p in prepared])
+        if self._client is not None:
+            try:
+                out: list[npt.NDArray[np.float64]] = []
+                step = self._client.max_batch_size
+                for i in range(0, len(prepared), step):
+                    chunk = self._client.score_sync(
+                        states[i : i + step], vectors[i : i + step], valid[i : i + step], self._options.timeout_s
+                    )
+                    out.extend(np.asarray(chunk, dtype=np.float64))
+                return out, self._served
+            except InferenceUnavailableError as exc:
+                logger.debug("policy scoring fell back: %s", exc)
+        scores = self._fallback.scores(states, vectors, valid)
+        return list(scores), self._fallback_policy
+
+
+def _views(row: Mapping[str, Any]) -> float:
+    value = row.get("views_1h", 0)
+    return float(value) if isinstance(value, int | float) else 0.0

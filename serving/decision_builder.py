@@ -1,0 +1,229 @@
+"""From a trigger to a :class:`~schemas.decisions.Decision`, purely: candidates, vectors, guardrails, choice, record.
+
+The decision stage (``agents/decide.py``) does the I/O around two steps:
+
+1. :func:`prepare` — per trigger, with the features *as of the trigger*: generate the candidates, encode the state
+   and candidate vectors (padded to a fixed K). The stage scores every prepared decision of a batch in one call
+   (Triton, or the fallback policy when Triton does not answer).
+2. :func:`conclude` — per trigger, in partition order: apply the guardrails with the guard state as it stands after
+   the decisions before it (so two triggers of one user in a batch see each other), choose with the decision's own
+   seed, explain, build the record, and return the next guard state.
+
+Everything is a function of its arguments: a replay of the same triggers with the same features, scores and guard
+state reproduces the same decisions, propensities included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from schemas.decisions import Decision, FeatureContribution, PolicySource, ScoredCandidate
+from schemas.events import Event
+from schemas.features import FEATURE_VERSION
+from schemas.fields import CURRENT_SCHEMA_VERSION
+from serving.guardrails import (
+    GuardContext,
+    GuardrailConfig,
+    SharedGuardState,
+    UserGuardState,
+    apply_decision,
+    evaluate,
+)
+from serving.models.inputs import FeatureRow
+from serving.policy import (
+    ActionSpace,
+    Candidate,
+    CandidateSources,
+    ModelScores,
+    StateEncoder,
+    generate_candidates,
+    seed_for,
+)
+
+__all__ = [
+    "Chooser",
+    "Concluded",
+    "DecisionPolicy",
+    "Prepared",
+    "TriggerContext",
+    "conclude",
+    "decision_id_for",
+    "feature_hash",
+    "prepare",
+]
+
+F32 = npt.NDArray[np.float32]
+Chooser = Callable[[npt.NDArray[np.float64], npt.NDArray[np.bool_], int], tuple[int, npt.NDArray[np.float64]]]
+
+
+def decision_id_for(trigger_event_id: str, policy_name: str) -> str:
+    """The decision's id: a digest of the trigger and the policy, so a replay names it the same.
+
+    >>> decision_id_for("e-1", "neural_bandit")
+    'd-4d3ab4cbbf6b3cd2a1d4d1ea'
+    """
+    digest = hashlib.blake2b(f"{trigger_event_id}|{policy_name}".encode(), digest_size=12).hexdigest()
+    return f"d-{digest}"
+
+
+def feature_hash(user_row: FeatureRow | None, session_row: FeatureRow | None, scores: ModelScores) -> str:
+    """A short digest of the features a decision read (stable across processes: sorted-key JSON)."""
+    model_scores = [scores.abandonment, scores.purchase_propensity, scores.segment]
+    payload = orjson.dumps(
+        {"user": user_row, "session": session_row, "scores": model_scores}, option=orjson.OPT_SORT_KEYS, default=list
+    )
+    return hashlib.blake2b(payload, digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerContext:
+    """What the stage read for one trigger (features as of the trigger event).
+
+    Attributes:
+        event: the trigger event.
+        user_row: the user's row (``None`` when none yet).
+        session_row: the session's row.
+        scores: the River models' answers for the session.
+        product_rows: rows of the products the candidates may name (stock overlaid from the catalogue).
+        popular: product ids by popularity, best first.
+        acceptance: CF acceptance ``(user, item) -> p`` or ``None``.
+        current_product_id: the product the trigger concerns, if any.
+        cart_product_ids: products in the cart, if known.
+        group: the user's fairness group (never a policy input), or ``None``.
+    """
+
+    event: Event
+    user_row: FeatureRow | None
+    session_row: FeatureRow | None
+    scores: ModelScores
+    product_rows: Mapping[str, FeatureRow]
+    popular: tuple[str, ...] = ()
+    acceptance: Callable[[str, str], float] | None = None
+    current_product_id: str | None = None
+    cart_product_ids: tuple[str, ...] = ()
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One trigger ready to be scored: its candidates, vectors and padding mask."""
+
+    context: TriggerContext
+    decision_id: str
+    candidates: tuple[Candidate, ...]
+    state: F32
+    vectors: F32
+    valid: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionPolicy:
+    """Who decides: name, version, where the scores came from, and how a choice is drawn."""
+
+    name: str
+    version: str
+    source: PolicySource
+    choose: Chooser
+    explain: Callable[[F32, F32], list[FeatureContribution]]
+
+
+@dataclass(frozen=True, slots=True)
+class Concluded:
+    """A decision and the guard state after it."""
+
+    decision: Decision
+    user: UserGuardState
+    shared: SharedGuardState
+
+
+def prepare(
+    context: TriggerContext, encoder: StateEncoder, space: ActionSpace, *, policy_name: str, pad_to: int
+) -> Prepared:
+    """Candidates and vectors of one trigger (see the module docstring)."""
+    event = context.event
+    user_row = context.user_row
+    top = user_row.get("top_category") if user_row is not None else None
+    sources = CandidateSources(
+        user_key=event.partition_key,
+        current_product_id=context.current_product_id,
+        cart_product_ids=context.cart_product_ids,
+        product_rows=context.product_rows,
+        popular=context.popular,
+        acceptance=context.acceptance,
+        user_top_category=top if isinstance(top, str) else None,
+    )
+    candidates = generate_candidates(sources, space)
+    state = encoder.encode_state(user_row, context.session_row, context.scores, event.event_type)
+    vectors, valid = encoder.encode_candidates(
+        candidates, context.product_rows, anchor_product_id=sources.anchor_product_id, pad_to=pad_to
+    )
+    return Prepared(context, decision_id_for(event.event_id, policy_name), candidates, state, vectors, valid)
+
+
+def conclude(
+    prepared: Prepared,
+    scores: npt.NDArray[np.float64],
+    policy: DecisionPolicy,
+    *,
+    user: UserGuardState,
+    shared: SharedGuardState,
+    guardrails: GuardrailConfig,
+    attribution_window_s: int,
+) -> Concluded:
+    """Guard, choose, explain and record one decision (see the module docstring)."""
+    context, event = prepared.context, prepared.context.event
+    n = len(prepared.candidates)
+    guard_context = GuardContext(
+        now_s=event.event_time.timestamp(),
+        session_id=event.session_id,
+        trigger=event.event_type,
+        user_row=context.user_row,
+        session_row=context.session_row,
+        product_rows=context.product_rows,
+        group=context.group,
+    )
+    actions = [c.action for c in prepared.candidates]
+    guarded = evaluate(actions, guard_context, user, shared, guardrails)
+    mask = np.zeros(len(prepared.valid), dtype=np.bool_)
+    mask[:n] = guarded.mask
+    index, propensities = policy.choose(np.asarray(scores, dtype=np.float64), mask, seed_for(prepared.decision_id))
+    chosen = prepared.candidates[index]
+    explanation = policy.explain(prepared.state, prepared.vectors[index])
+    decision = Decision(
+        decision_id=prepared.decision_id,
+        event_time=event.event_time,
+        schema_version=CURRENT_SCHEMA_VERSION,
+        session_id=event.session_id,
+        user_id=event.user_id,
+        anonymous_id=event.anonymous_id,
+        trigger_event_id=event.event_id,
+        trigger_event_type=event.event_type,
+        action=chosen.action,
+        propensity=float(propensities[index]),
+        policy_name=policy.name,
+        policy_version=policy.version,
+        policy_source=policy.source,
+        attribution_window_s=attribution_window_s,
+        candidates=_scored(prepared.candidates, scores, propensities),
+        feature_hash=feature_hash(context.user_row, context.session_row, context.scores),
+        feature_version=FEATURE_VERSION,
+        guardrails=list(guarded.applied),
+        explanation=explanation,
+    )
+    next_user, next_shared = apply_decision(user, shared, chosen.action, guard_context, guardrails)
+    return Concluded(decision, next_user, next_shared)
+
+
+def _scored(
+    candidates: Sequence[Candidate], scores: npt.NDArray[np.float64], propensities: npt.NDArray[np.float64]
+) -> list[ScoredCandidate]:
+    return [
+        ScoredCandidate(action=c.action, score=float(scores[i]), propensity=float(propensities[i]))
+        for i, c in enumerate(candidates)
+    ]
