@@ -59,6 +59,7 @@ typecheck: setup ## mypy
 bench: setup ## every benchmark, JSON on the last line of each
 	$(BIN)/kairos bench ingest
 	$(BIN)/kairos bench features
+	$(BIN)/kairos bench decide
 
 clean: ## remove the environment and run state
 	rm -rf $(VENV) $(TRITON_VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -65,6 +65,51 @@ def broker(ctx: click.Context, port: int | None, storage: str | None) -> None:
         process.stop()
 
 
+@cli.command()
+@click.option("--free-ports", is_flag=True, help="Pick free ports instead of the configured ones.")
+@click.pass_context
+def triton(ctx: click.Context, free_ports: bool) -> None:
+    """Run the embedded Triton server on 127.0.0.1 (own environment; writes the model repository first)."""
+    from kairos.serving import prepare_repository, triton_config
+    from serving.inference import ServerEnvironmentError, TritonStartError, start_triton
+
+    settings: Settings = ctx.obj
+    prepare_repository(settings)
+    try:
+        process = start_triton(triton_config(settings, free_ports=free_ports))
+    except (ServerEnvironmentError, TritonStartError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"triton pid={process.pid} grpc={process.grpc_url} http={process.http_url}")
+    signal.signal(signal.SIGTERM, lambda *_: process.stop())
+    try:
+        process.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        process.stop()
+
+
+@cli.command()
+@click.argument("decision_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON instead.")
+@click.pass_context
+def explain(ctx: click.Context, decision_id: str, as_json: bool) -> None:
+    """Print one decision from the interventions topic: trigger, choice, propensity, guardrails, why."""
+    import msgspec
+
+    from kairos.explain import find_decision, render_decision
+
+    settings: Settings = ctx.obj
+    found = find_decision(settings.kafka, settings.topics.interventions, settings.topics.partitions, decision_id)
+    if found is None:
+        raise click.ClickException(f"no decision {decision_id} on {settings.topics.interventions}")
+    click.echo(_json_text(msgspec.to_builtins(found)) if as_json else render_decision(found))
+
+
+def _json_text(obj: Any) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+
+
 @cli.group()
 def topics() -> None:
     """Topic administration."""
@@ -232,6 +277,17 @@ def bench_features(reads: int, online_store: str) -> None:
     from bench.features import run
 
     _echo_json(run(reads=reads, online_store=online_store))
+
+
+@bench.command("decide")
+@click.option("--rate", type=float, default=1000.0, show_default=True, help="Offered trigger events per second.")
+@click.option("--seconds", type=float, default=20.0, show_default=True)
+@click.option("--shoppers", type=int, default=400, show_default=True, help="Warm-up population.")
+def bench_decide(rate: float, seconds: float, shoppers: int) -> None:
+    """Trigger produced -> intervention consumed, p50/p99 at a steady load, policy on Triton."""
+    from bench.decide import run
+
+    _echo_json(run(rate=rate, seconds=seconds, shoppers=shoppers))
 
 
 @cli.command()

@@ -1,8 +1,10 @@
 """``kairos demo``: the whole loop as far as it exists, on the embedded stack, closed by the shopper simulator.
 
-Starts Tansu and a worker as child processes, creates the topics, runs the simulator (with a share of malformed
-and duplicate records), waits until ingest has committed every record, checks that exactly the valid events came
-out and exactly the malformed ones were dead-lettered, prints a report and stops everything by PID.
+Starts Tansu, the embedded Triton server (policy + text encoder; the concierge LM is not loaded until the concierge
+agent uses it) and a worker as child processes, creates the topics, runs the simulator (with a share of malformed
+and duplicate records; it reacts to the interventions the worker publishes), waits until ingest has committed every
+record, checks that exactly the valid events came out, exactly the malformed ones were dead-lettered, features
+reached Feast and every trigger got one decision, prints a report and stops everything by PID.
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kairos.explain import render_decision
 from kairos.processes import start_worker
+from kairos.serving import prepare_repository, triton_config
 from kairos.settings import Settings
 from kairos.simulate import report_summary, simulate_to_kafka
-from schemas.codec import EventDecoder
+from schemas.codec import EventDecoder, StructDecoder
 from schemas.deadletter import dead_letter_from_record
+from schemas.decisions import Decision, InterventionType
 from schemas.events import Purchase
+from serving.inference import start_triton
 from streams.broker import free_port, start_broker
 from streams.reader import committed_total, read_topic
 from streams.topics import ensure_topics, topic_specs
@@ -84,6 +90,34 @@ def _features_report(settings: Settings, events: list[Any], deadline: float) -> 
     }
 
 
+_TRIGGERS = frozenset({"product_view", "add_to_cart", "exit_intent", "chat_message", "checkout_start"})
+
+
+def _decisions_report(settings: Settings, events: list[Any]) -> dict[str, Any]:
+    """Every decision on the interventions topic, against the trigger events that asked for one."""
+    topics = settings.topics
+    decode = StructDecoder(Decision).decode
+    decisions = [decode(m.value() or b"") for m in read_topic(settings.kafka, topics.interventions, topics.partitions)]
+    decoder = EventDecoder()
+    triggers = {e.event_id for e in (decoder.decode(m.value() or b"") for m in events) if e.event_type in _TRIGGERS}
+    decided = Counter(d.trigger_event_id for d in decisions)
+    interventions = [d for d in decisions if d.action.type is not InterventionType.NONE]
+    sample = next(
+        (d for d in interventions if d.policy_source == "triton"), interventions[0] if interventions else None
+    )
+    return {
+        "decisions": len(decisions),
+        "triggers": len(triggers),
+        "triggers_decided": len(triggers & decided.keys()),
+        "decided_twice": sum(1 for n in decided.values() if n > 1),
+        "by_source": dict(Counter(d.policy_source for d in decisions)),
+        "by_action": dict(sorted(Counter(d.action.type.value for d in decisions).items())),
+        "guardrails_applied": dict(Counter(g for d in decisions for g in d.guardrails).most_common()),
+        "fallback_rate": round(sum(d.policy_source == "fallback" for d in decisions) / max(1, len(decisions)), 4),
+        "explain_sample": render_decision(sample, top=5).splitlines() if sample is not None else [],
+    }
+
+
 _MODEL_METRIC = re.compile(r'^kairos_model_metric\{metric="([^"]+)",partition="(\d+)"\} (\S+)$')
 
 
@@ -114,11 +148,23 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
         kafka=replace(settings.kafka, bootstrap=broker.bootstrap),
         worker=replace(settings.worker, web_port=free_port(settings.worker.web_host), data_dir=str(run_dir)),
     )
-    worker = None
+    worker = triton = None
     try:
+        settings = replace(
+            settings, serving=replace(settings.serving, repository=str(run_dir / "triton" / "models"), load_lm=False)
+        )
+        prepare_repository(settings)
+        triton = start_triton(triton_config(settings, free_ports=True), run_dir / "triton.log")
+        settings = replace(settings, serving=replace(settings.serving, triton_url=triton.grpc_url))
         ensure_topics(settings.kafka, topic_specs(settings.topics))
         worker = start_worker(settings, run_dir / "worker.log")
-        logger.info("stack up: broker pid=%s worker pid=%s metrics=%s", broker.pid, worker.pid, worker.metrics_url)
+        logger.info(
+            "stack up: broker pid=%s triton pid=%s worker pid=%s metrics=%s",
+            broker.pid,
+            triton.pid,
+            worker.pid,
+            worker.metrics_url,
+        )
         report = simulate_to_kafka(
             settings,
             shoppers=shoppers,
@@ -142,6 +188,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             for m in read_topic(settings.kafka, settings.topics.dead_letters, settings.topics.partitions)
         )
         features = _features_report(settings, events, deadline=time.monotonic() + 120)
+        decisions = _decisions_report(settings, events)
         metrics = worker.metrics()
         checks = {
             "every_record_committed": committed == produced,
@@ -153,9 +200,14 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             and features["buyers_with_purchase_count"] == features["buyers_checked"],
             "bought_products_in_feast": features["products_checked"] > 0
             and features["bought_products_with_price_in_feast"] == features["products_checked"],
+            "every_trigger_decided_once": decisions["triggers_decided"] == decisions["triggers"]
+            and decisions["decided_twice"] == 0,
+            "decisions_served_by_triton": decisions["by_source"].get("triton", 0) > 0,
+            "simulator_saw_interventions": report.interventions_applied > 0,
         }
         return {
-            "demo": "simulated shoppers -> ingest (validate/dedupe, dead letters) -> features (hot copy + Feast)",
+            "demo": "simulated shoppers -> ingest (validate/dedupe, dead letters) -> features (hot copy + Feast) -> "
+            "decisions (Triton policy, guardrails) -> shoppers react",
             "bootstrap": settings.kafka.bootstrap,
             "simulation": report_summary(report),
             "ingest": {
@@ -166,6 +218,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
                 "duplicates_dropped": produced - sum(event_ids.values()) - sum(dead.values()),
             },
             "features": features,
+            "decisions": decisions,
             "models": _model_metrics(metrics),
             "metrics_sample": [line for line in metrics.splitlines() if line.startswith("kairos_dead_letters_total")],
             "checks": checks,
@@ -175,4 +228,6 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
     finally:
         if worker is not None:
             worker.stop()
+        if triton is not None:
+            triton.stop()
         broker.stop()

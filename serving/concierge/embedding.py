@@ -35,7 +35,7 @@ _WORD: Final = re.compile(r"[a-z0-9]+")
 class Embedder(Protocol):
     """Synchronous text encoder: ``N`` texts in, a ``[N, D]`` matrix of normalised rows out."""
 
-    def __call__(self, texts: Sequence[str]) -> npt.NDArray[np.floating]:
+    def __call__(self, texts: Sequence[str], /) -> npt.NDArray[np.floating]:
         """Embed ``texts``."""
         ...
 
@@ -43,7 +43,7 @@ class Embedder(Protocol):
 class AsyncEmbedder(Protocol):
     """Asynchronous text encoder (in production the Triton ``kairos_text_encoder`` client)."""
 
-    async def __call__(self, texts: Sequence[str]) -> npt.NDArray[np.floating]:
+    async def __call__(self, texts: Sequence[str], /) -> npt.NDArray[np.floating]:
         """Embed ``texts``."""
         ...
 
@@ -52,11 +52,12 @@ class Generator(Protocol):
     """Asynchronous language model (in production the Triton ``kairos_concierge_lm`` client).
 
     ``messages`` are chat messages (``{"role": "system"|"user"|"assistant", "content": ...}``) to be rendered
-    with the model's chat template; the call returns the assistant's text, greedy-decoded, and raises
-    ``TimeoutError`` past ``timeout_s`` or a ``TransientError`` when the server fails.
+    with the model's chat template. The call returns the assistant's text, greedy-decoded, and raises
+    ``TimeoutError`` past ``timeout_s`` or a ``TransientError`` when the server fails. Arguments are passed by
+    position, so ``serving.inference.TextClient.generate`` fits as is.
     """
 
-    async def __call__(self, messages: Sequence[Mapping[str, str]], max_new_tokens: int, timeout_s: float) -> str:
+    async def __call__(self, messages: Sequence[Mapping[str, str]], max_new_tokens: int, timeout_s: float, /) -> str:
         """Generate a reply to ``messages``."""
         ...
 

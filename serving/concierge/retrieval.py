@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -58,6 +57,53 @@ class Hit:
     score: float
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Columns:
+    """Column views of the indexed items for vectorised filtering, ranking and lexical scoring."""
+
+    ids: npt.NDArray[np.str_]
+    price: npt.NDArray[np.float64]
+    in_stock: npt.NDArray[np.bool_]
+    category: npt.NDArray[np.str_]
+    word_counts: npt.NDArray[np.float64]
+    postings: dict[str, npt.NDArray[np.int64]]
+
+    @classmethod
+    def build(cls, items: Sequence[CatalogueItem], texts: Sequence[str]) -> _Columns:
+        postings: dict[str, list[int]] = {}
+        counts: list[int] = []
+        for pos, text in enumerate(texts):
+            words = _words(text)
+            counts.append(len(words))
+            for word in words:
+                postings.setdefault(word, []).append(pos)
+        return cls(
+            ids=np.array([i.product_id for i in items], dtype=np.str_),
+            price=np.array([i.price for i in items], dtype=np.float64),
+            in_stock=np.array([i.stock > 0 for i in items], dtype=np.bool_),
+            category=np.array([i.category.lower() for i in items], dtype=np.str_),
+            word_counts=np.array(counts, dtype=np.float64),
+            postings={w: np.array(p, dtype=np.int64) for w, p in postings.items()},
+        )
+
+    def mask(self, constraints: Constraints) -> npt.NDArray[np.bool_]:
+        """Which rows pass ``constraints`` (the vectorised :func:`matches`)."""
+        keep = np.ones(self.ids.shape[0], dtype=np.bool_)
+        if constraints.category is not None:
+            keep &= self.category == constraints.category.lower()
+        if constraints.max_price is not None:
+            keep &= self.price <= constraints.max_price + _PRICE_EPSILON
+        if constraints.min_price is not None:
+            keep &= self.price >= constraints.min_price - _PRICE_EPSILON
+        if constraints.in_stock:
+            keep &= self.in_stock
+        return keep
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower())) - _STOPWORDS
+
+
 @dataclass(frozen=True, slots=True)
 class SyncPlan:
     """What it takes to bring the index level with a catalogue.
@@ -91,7 +137,7 @@ class RetrievalIndex:
     Ties in score are broken by product id, so results are deterministic. Pickles.
     """
 
-    __slots__ = ("_dim", "_items", "_matrix", "_pos", "_texts")
+    __slots__ = ("_columns", "_dim", "_items", "_matrix", "_pos", "_texts")
 
     def __init__(self, dim: int | None = None) -> None:
         self._dim = dim
@@ -99,6 +145,7 @@ class RetrievalIndex:
         self._texts: list[str] = []
         self._pos: dict[str, int] = {}
         self._matrix: Embeddings = np.zeros((0, dim or 0), dtype=np.float32)
+        self._columns: _Columns | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -133,6 +180,8 @@ class RetrievalIndex:
             EmbeddingShapeError: the embeddings do not match the plan or the index's width.
         """
         vectors = check_embeddings(embeddings, len(plan.to_embed), self._dim) if plan.to_embed else None
+        if not plan.empty:
+            self._columns = None
         for pid in plan.to_remove:
             self._remove(pid)
         for item in plan.to_refresh:
@@ -174,16 +223,29 @@ class RetrievalIndex:
         self._texts.pop()
         self._matrix = self._matrix[:last]
 
+    def _cols(self) -> _Columns:
+        if self._columns is None:
+            self._columns = _Columns.build(self._items, self._texts)
+        return self._columns
+
     def _rank(
-        self, scores: Sequence[float], k: int, constraints: Constraints, demote: Collection[str], floor: float | None
+        self,
+        scores: npt.NDArray[np.float64],
+        k: int,
+        constraints: Constraints,
+        demote: Collection[str],
+        floor: float | None,
     ) -> list[Hit]:
-        keyed = [
-            (item.product_id in demote, -score, item.product_id, i)
-            for i, (item, score) in enumerate(zip(self._items, scores, strict=True))
-            if matches(item, constraints) and (floor is None or score >= floor)
-        ]
-        keyed.sort()
-        return [Hit(self._items[i], float(scores[i])) for _, _, _, i in keyed[:k]]
+        cols = self._cols()
+        keep = cols.mask(constraints)
+        if floor is not None:
+            keep &= scores >= floor
+        rows = np.flatnonzero(keep)
+        if rows.size == 0:
+            return []
+        demoted = np.isin(cols.ids[rows], list(demote)) if demote else np.zeros(rows.size, dtype=np.bool_)
+        order = np.lexsort((cols.ids[rows], -scores[rows], demoted))[:k]
+        return [Hit(self._items[int(r)], float(scores[r])) for r in rows[order]]
 
     def search(
         self,
@@ -211,7 +273,7 @@ class RetrievalIndex:
         if not self._items:
             return []
         vector = check_embeddings(np.asarray(query, dtype=np.float32).reshape(1, -1), 1, self._dim)[0]
-        scores = (self._matrix @ vector).astype(np.float64).tolist()
+        scores = (self._matrix @ vector).astype(np.float64)
         return self._rank(scores, k, constraints, demote, min_score)
 
     def search_lexical(
@@ -226,10 +288,14 @@ class RetrievalIndex:
         Scores are cosine similarities of word sets (stop words removed). Without any filter, items sharing no
         word with the query are left out; with a filter, every matching item is a candidate.
         """
-        words = set(_WORD.findall(query.lower())) - _STOPWORDS
-        scores: list[float] = []
-        for text in self._texts:
-            item_words = set(_WORD.findall(text.lower())) - _STOPWORDS
-            overlap = len(words & item_words)
-            scores.append(overlap / math.sqrt(len(words) * len(item_words)) if overlap else 0.0)
+        if not self._items:
+            return []
+        cols = self._cols()
+        words = _words(query)
+        overlap = np.zeros(len(self._items), dtype=np.float64)
+        for word in words:
+            rows = cols.postings.get(word)
+            if rows is not None:
+                overlap[rows] += 1.0
+        scores = overlap / np.sqrt(max(len(words), 1) * np.maximum(cols.word_counts, 1.0))
         return self._rank(scores, k, constraints, demote, 1e-12 if constraints.empty else None)

@@ -102,6 +102,7 @@ class Concierge:
         self._embed = embed
         self._generate = generate
         self._ids = id_regex(self.config.product_id_pattern)
+        self._sync_lock = asyncio.Lock()
 
     # -- catalogue ---------------------------------------------------------------------------------------------
 
@@ -110,11 +111,20 @@ class Concierge:
         return self.catalogue.apply(item)
 
     async def sync_index(self) -> SyncPlan:
-        """Embed new or changed items (in batches) and bring the retrieval index level with the catalogue."""
+        """Embed new or changed items (in batches) and bring the retrieval index level with the catalogue.
+
+        Concurrent calls are serialised (a plan is applied before the next one is made).
+        """
+        async with self._sync_lock:
+            return await self._sync_index()
+
+    async def _sync_index(self) -> SyncPlan:
         plan = self.index.plan_sync(self.catalogue)
         texts = plan.texts
-        chunks = [check_embeddings(await self._embed(texts[i : i + _EMBED_BATCH]), len(texts[i : i + _EMBED_BATCH]))
-                  for i in range(0, len(texts), _EMBED_BATCH)]  # fmt: skip
+        chunks = []
+        for start in range(0, len(texts), _EMBED_BATCH):
+            batch = texts[start : start + _EMBED_BATCH]
+            chunks.append(check_embeddings(await self._embed(batch), len(batch)))
         self.index.apply_sync(plan, np.vstack(chunks) if chunks else np.zeros((0, self.index.dim or 0), np.float32))
         return plan
 

@@ -130,19 +130,23 @@ def _facts(context: GuardContext, user: UserGuardState, shared: SharedGuardState
     )
 
 
-def _reasons(action: Action, facts: _Facts, context: GuardContext, config: GuardrailConfig) -> list[GuardrailLabel]:
-    """Every rule that masks ``action``, in :data:`RULE_ORDER`."""
-    reasons: list[GuardrailLabel] = []
-    kind = action.type
+def _type_reasons(kind: InterventionType, facts: _Facts, config: GuardrailConfig) -> tuple[GuardrailLabel, ...]:
+    """The rules that depend on the intervention type only: consent, cool-down, caps, sentiment."""
     purposes = config.action_purposes.get(kind, ())
-    reasons += [label for purpose, label in _CONSENT_LABELS.items() if purpose in purposes and purpose in facts.lacking]
+    reasons = [label for purpose, label in _CONSENT_LABELS.items() if purpose in purposes and purpose in facts.lacking]
     if facts.frequency and not (facts.reply and kind in config.reply_types):
         reasons += facts.frequency
     if facts.negative and kind in config.sentiment_masked_types:
         reasons.append(GuardrailLabel.NEGATIVE_SENTIMENT)
-    if _out_of_stock(action, context):
-        reasons.append(GuardrailLabel.OUT_OF_STOCK)
-    if kind is InterventionType.DISCOUNT:
+    return tuple(reasons)
+
+
+def _action_reasons(
+    action: Action, facts: _Facts, context: GuardContext, config: GuardrailConfig
+) -> tuple[GuardrailLabel, ...]:
+    """The rules that depend on the action's slot: stock, discount caps and budgets, fairness."""
+    reasons = [GuardrailLabel.OUT_OF_STOCK] if _out_of_stock(action, context) else []
+    if action.type is InterventionType.DISCOUNT:
         cost = discount_value(action, context.session_row, config)
         checks = (
             (GuardrailLabel.DISCOUNT_LEVEL_CAP, (action.discount_pct or 0.0) > config.max_discount_pct),
@@ -155,7 +159,7 @@ def _reasons(action: Action, facts: _Facts, context: GuardContext, config: Guard
             (GuardrailLabel.FAIRNESS_DISCOUNT_PARITY, facts.unfair),
         )
         reasons += [label for label, active in checks if active]
-    return reasons
+    return tuple(reasons)
 
 
 def evaluate(
@@ -183,13 +187,18 @@ def evaluate(
         The :class:`GuardResult`.
     """
     facts = _facts(context, user, shared, config)
-    mask = np.ones(len(candidates), dtype=np.bool_)
     blocked: list[tuple[GuardrailLabel, ...]] = []
     applied: set[GuardrailLabel] = set()
-    for i, action in enumerate(candidates):
-        reasons = () if action.type is InterventionType.NONE else tuple(_reasons(action, facts, context, config))
+    by_type: dict[InterventionType, tuple[GuardrailLabel, ...]] = {}
+    for action in candidates:
+        kind = action.type
+        if kind is InterventionType.NONE:
+            blocked.append(())
+            continue
+        if kind not in by_type:
+            by_type[kind] = _type_reasons(kind, facts, config)
+        reasons = by_type[kind] + _action_reasons(action, facts, context, config)
         blocked.append(reasons)
-        if reasons:
-            mask[i] = False
-            applied.update(reasons)
+        applied.update(reasons)
+    mask = np.array([not reasons for reasons in blocked], dtype=np.bool_)
     return GuardResult(mask, tuple(lb for lb in RULE_ORDER if lb in applied), tuple(blocked))

@@ -83,6 +83,23 @@ class ModelControl:
         models = index.get("models", [])
         return sorted(int(m["version"]) for m in models if m.get("name") == model and m.get("state") == "READY")
 
+    async def batch_statistics(self, model: str, timeout_s: float = 2.0) -> tuple[int, int]:
+        """``(inferences, executions)`` of ``model`` since it loaded: their ratio is the mean batch size run.
+
+        Raises:
+            ModelLoadError: the server could not be asked.
+        """
+        try:
+            stats = await self.connection.client().get_inference_statistics(
+                model, as_json=True, client_timeout=timeout_s
+            )
+        except InferenceServerException as exc:
+            raise ModelLoadError(f"statistics of {model}: {exc.message()}") from exc
+        versions = stats.get("model_stats", [])
+        inferences = sum(int(v.get("inference_count", 0)) for v in versions)
+        executions = sum(int(v.get("execution_count", 0)) for v in versions)
+        return inferences, executions
+
     async def wait_model_ready(self, model: str, timeout_s: float = 60.0) -> None:
         """Poll until ``model`` is ready.
 

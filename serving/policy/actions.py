@@ -78,7 +78,7 @@ class ActionSpace:
     types: frozenset[InterventionType] = frozenset(INTERVENTION_TYPES)
     max_candidates: int = DEFAULT_MAX_CANDIDATES
     max_categories: int = 2
-    max_popular: int = 50
+    max_popular: int = 20
 
     def __post_init__(self) -> None:
         levels = self.discount_levels

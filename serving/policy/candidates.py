@@ -160,11 +160,10 @@ def generate_candidates(sources: CandidateSources, space: ActionSpace | None = N
     """
     space = space or ActionSpace()
     k = space.max_candidates
-    out = [
-        Candidate(action=a, acceptance=_acceptance(sources, offer_item(None, a.type.value)))
-        for a in fixed_actions(space)
-    ]
-    out = out[:k]
+    fixed = fixed_actions(space)[:k]
+    items = {a: offer_item(None, a.type.value) for a in fixed}  # the discount levels share one CF item
+    scores = {item: _acceptance(sources, item) for item in dict.fromkeys(items.values())}
+    out = [Candidate(action=a, acceptance=scores[items[a]]) for a in fixed]
     remaining = k - len(out)
     offers_products = space.offers(InterventionType.UPSELL) or space.offers(InterventionType.CROSS_SELL)
     if remaining <= 0 or not offers_products:
@@ -174,10 +173,11 @@ def generate_candidates(sources: CandidateSources, space: ActionSpace | None = N
     pool, ranks = _pool(sources, space)
     scored = [(pid, _acceptance(sources, pid), order) for order, pid in enumerate(pool)]
     scored.sort(key=lambda item: (-(item[1] if item[1] is not None else 0.0), item[2]))
+    category_of = {pid: sources.category_of(pid) for pid in pool}
 
     categories: list[str] = []
     if space.offers(InterventionType.CROSS_SELL):
-        seen = [sources.user_top_category or None] + [sources.category_of(pid) for pid, _, _ in scored]
+        seen = [sources.user_top_category or None] + [category_of[pid] for pid, _, _ in scored]
         for category in seen:
             if category is not None and category != anchor_category and category not in categories:
                 categories.append(category)
@@ -187,7 +187,7 @@ def generate_candidates(sources: CandidateSources, space: ActionSpace | None = N
     for pid, acceptance, _ in scored:
         if len(products) >= remaining - len(categories):
             break
-        category = sources.category_of(pid)
+        category = category_of[pid]
         crossing = category is not None and anchor_category is not None and category != anchor_category
         kind = InterventionType.CROSS_SELL if crossing else InterventionType.UPSELL
         if not space.offers(kind):

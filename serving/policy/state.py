@@ -205,6 +205,15 @@ class StateEncoder:
         self._state_index = {name: i for i, name in enumerate(self.state_names)}
         self._action_index = {name: i for i, name in enumerate(self.action_names)}
         self.version = STATE_VERSION if self.config == StateConfig() else f"{STATE_VERSION}+{self.layout_digest()}"
+        si, ai = self._state_index, self._action_index
+        self._triggers = {t: si[f"trigger={t}"] for t in TRIGGERS}
+        self._session_slots = tuple((name, si[name], transform) for name, transform in self._session)
+        self._user_slots = tuple((name, si[name], transform) for name, transform in self._user)
+        self._intents = {i: si[f"last_intent={i}"] for i in LAST_INTENTS} if self._read_intent else {}
+        self._segments = (*(si[f"segment={s}"] for s in range(self.config.n_segments)), si["segment=unknown"])
+        self._types = {t: ai[f"type={t.value}"] for t in INTERVENTION_TYPES}
+        self._relations = {r: ai[f"rel={r.value}"] for r in (*_RELATIONS, *_CONTEXT)}
+        self._a = {name: i for name, i in ai.items() if not name.startswith(("type=", "rel="))}
 
     @property
     def state_dim(self) -> int:
@@ -247,19 +256,19 @@ class StateEncoder:
         Returns:
             A new ``float32`` vector of width :attr:`state_dim`.
         """
-        x = np.zeros(self.state_dim, dtype=np.float32)
+        x = [0.0] * self.state_dim
         index = self._state_index
-        x[index[f"trigger={trigger if trigger in TRIGGERS else 'other'}"]] = 1.0
+        x[self._triggers.get(trigger, self._triggers["other"])] = 1.0
         if session_row is not None:
-            for name, transform in self._session:
-                x[index[name]] = transform(session_row.get(name))
+            for name, i, transform in self._session_slots:
+                x[i] = transform(session_row.get(name))
             intent = session_row.get("last_intent")
-            if self._read_intent and isinstance(intent, str) and intent:
-                x[index[f"last_intent={intent if intent in LAST_INTENTS else 'other'}"]] = 1.0
+            if self._intents and isinstance(intent, str) and intent:
+                x[self._intents.get(intent, self._intents["other"])] = 1.0
             x[index["has_session_row"]] = 1.0
         if user_row is not None:
-            for name, transform in self._user:
-                x[index[name]] = transform(user_row.get(name))
+            for name, i, transform in self._user_slots:
+                x[i] = transform(user_row.get(name))
             top = user_row.get("top_category")
             if self._read_top and isinstance(top, str) and top:
                 x[index["has_top_category"]] = 1.0
@@ -268,8 +277,8 @@ class StateEncoder:
         x[index["purchase_propensity"]] = _probability(scores.purchase_propensity)
         segment = scores.segment
         known = segment is not None and 0 <= segment < self.config.n_segments
-        x[index[f"segment={segment}" if known else "segment=unknown"]] = 1.0
-        return x
+        x[self._segments[segment if known and segment is not None else -1]] = 1.0
+        return np.array(x, dtype=np.float32)
 
     def encode_candidates(
         self,
@@ -301,40 +310,43 @@ class StateEncoder:
         valid[: len(candidates)] = True
         anchor_row = product_rows.get(anchor_product_id) if anchor_product_id else None
         anchor_price = _number(anchor_row, "price") if "price" in self._product else None
-        for row_index, candidate in enumerate(candidates):
-            self._encode_one(out[row_index], candidate, product_rows, anchor_price)
+        if candidates:
+            out[: len(candidates)] = [self._encode_one(c, product_rows, anchor_price) for c in candidates]
         return out, valid
 
     def _encode_one(
-        self,
-        v: npt.NDArray[np.float32],
-        candidate: Candidate,
-        product_rows: Mapping[str, FeatureRow],
-        anchor_price: float | None,
-    ) -> None:
-        index, action = self._action_index, candidate.action
-        v[index[f"type={action.type.value}"]] = 1.0
-        v[index["discount_pct"]] = (action.discount_pct or 0.0) / 100.0
-        v[index["has_category"]] = 1.0 if action.category is not None else 0.0
+        self, candidate: Candidate, product_rows: Mapping[str, FeatureRow], anchor_price: float | None
+    ) -> list[float]:
+        a, action = self._a, candidate.action
+        v = [0.0] * self.action_dim
+        v[self._types[action.type]] = 1.0
+        v[a["discount_pct"]] = (action.discount_pct or 0.0) / 100.0
+        v[a["has_category"]] = 1.0 if action.category is not None else 0.0
         if action.product_id is not None:
-            v[index["has_product"]] = 1.0
+            v[a["has_product"]] = 1.0
             row = product_rows.get(action.product_id)
-            price = _number(row, "price") if "price" in self._product else None
-            if price is not None:
-                v[index["price"]] = signed_log1p(price)
-                if anchor_price is not None and price > 0 and anchor_price > 0:
-                    ratio = math.log(price / anchor_price)
-                    v[index["price_vs_anchor"]] = max(-_PRICE_RATIO_BOUND, min(_PRICE_RATIO_BOUND, ratio))
-            for name in ("views_1h", "purchases_1h"):
-                if name in self._product:
-                    v[index[name]] = _log(_number(row, name))
-            if "conversion_rate_1h" in self._product:
-                v[index["conversion_rate_1h"]] = _raw(_number(row, "conversion_rate_1h"))
+            if row is not None:
+                self._encode_product(v, row, anchor_price)
         if candidate.acceptance is not None and math.isfinite(candidate.acceptance):
-            v[index["cf_acceptance"]] = max(0.0, min(1.0, candidate.acceptance))
-            v[index["has_cf_acceptance"]] = 1.0
-        for relation in (*_RELATIONS, *_CONTEXT):
-            if relation in candidate.relations:
-                v[index[f"rel={relation.value}"]] = 1.0
+            v[a["cf_acceptance"]] = max(0.0, min(1.0, candidate.acceptance))
+            v[a["has_cf_acceptance"]] = 1.0
+        for relation in candidate.relations:
+            if relation in self._relations:
+                v[self._relations[relation]] = 1.0
         if candidate.popularity_rank is not None:
-            v[index["popularity"]] = 1.0 / (1.0 + candidate.popularity_rank)
+            v[a["popularity"]] = 1.0 / (1.0 + candidate.popularity_rank)
+        return v
+
+    def _encode_product(self, v: list[float], row: FeatureRow, anchor_price: float | None) -> None:
+        a, read = self._a, self._product
+        price = _number(row, "price") if "price" in read else None
+        if price is not None:
+            v[a["price"]] = signed_log1p(price)
+            if anchor_price is not None and price > 0 and anchor_price > 0:
+                ratio = math.log(price / anchor_price)
+                v[a["price_vs_anchor"]] = max(-_PRICE_RATIO_BOUND, min(_PRICE_RATIO_BOUND, ratio))
+        for name in ("views_1h", "purchases_1h"):
+            if name in read:
+                v[a[name]] = _log(_number(row, name))
+        if "conversion_rate_1h" in read:
+            v[a["conversion_rate_1h"]] = _raw(_number(row, "conversion_rate_1h"))

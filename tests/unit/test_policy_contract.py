@@ -138,6 +138,17 @@ def test_pickle_round_trip_keeps_scores(name: str) -> None:
     assert clone.version == policy.version
 
 
+@pytest.mark.parametrize("name", LEARNERS)
+def test_a_restored_checkpoint_keeps_learning(name: str) -> None:
+    """The optimizer still drives the restored network (pickle keeps the parameters shared)."""
+    clone = pickle.loads(pickle.dumps(FACTORIES[name]()))
+    state, candidates, mask = batch(10, n=1)
+    before = clone.scores(state, candidates, mask)
+    for i in range(70):
+        clone.learn_one(Feedback(state[0], candidates[0], mask[0], 0, float(i % 3), 0.5))
+    assert not np.array_equal(before, clone.scores(state, candidates, mask))
+
+
 def toy_feedback(policy: Policy, rounds: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """On-policy rounds of a 5-armed toy problem: one context, arm 2 pays 1, the others 0."""
     rng = np.random.default_rng(seed)
