@@ -36,6 +36,7 @@ __all__ = [
     "AddToCart",
     "ChatMessage",
     "CheckoutStart",
+    "ConsentUpdate",
     "EmailSignup",
     "Event",
     "EventBase",
@@ -185,6 +186,18 @@ class EmailSignup(EventBase, frozen=True, kw_only=True, tag="email_signup"):
     consent_marketing: bool
 
 
+class ConsentUpdate(EventBase, frozen=True, kw_only=True, tag="consent_update"):
+    """The shopper's consent choices from the shop's consent banner or settings, per purpose.
+
+    A purpose left ``None`` is unchanged; ``True`` grants it, ``False`` revokes it (effective from the next
+    decision on). ``personalisation``: behaviour-based recommendations, offers and concierge messages;
+    ``marketing``: marketing e-mail.
+    """
+
+    personalisation: bool | None = None
+    marketing: bool | None = None
+
+
 class SurveyResponse(EventBase, frozen=True, kw_only=True, tag="survey_response"):
     """A satisfaction survey was answered (score 1-5)."""
 
@@ -236,6 +249,7 @@ Event: TypeAlias = (
     | Purchase
     | ChatMessage
     | EmailSignup
+    | ConsentUpdate
     | SurveyResponse
     | SessionEnd
     | ExitIntent

@@ -11,6 +11,7 @@ from schemas.events import (
     AddToCart,
     ChatMessage,
     CheckoutStart,
+    ConsentUpdate,
     EmailSignup,
     Event,
     ExitIntent,
@@ -131,6 +132,14 @@ def example_events() -> dict[str, Event]:
             anonymous_id="a-1",
             email_hash="5f1a" * 16,
             consent_marketing=True,
+        ),
+        ConsentUpdate(
+            event_id="e-09b",
+            event_time=t,
+            schema_version=v,
+            session_id="s-1",
+            anonymous_id="a-1",
+            personalisation=True,
         ),
         SurveyResponse(
             event_id="e-10",

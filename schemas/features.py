@@ -63,7 +63,8 @@ USER_FEATURES: Final[tuple[FeatureSpec, ...]] = (
     FeatureSpec("discount_responsiveness", "float64", "share of discount interventions the user clicked"),
     FeatureSpec("interventions_seen_1d", "int64", "intervention impressions in the last day of event time"),
     FeatureSpec("interventions_dismissed_1d", "int64", "intervention dismissals in the last day of event time"),
-    FeatureSpec("consent_marketing", "bool", "marketing consent from the latest email_signup"),
+    FeatureSpec("consent_marketing", "bool", "marketing consent: the latest email_signup or consent_update stating it"),
+    FeatureSpec("consent_personalisation", "bool", "personalisation consent from the latest consent_update stating it"),
 )
 
 PRODUCT_FEATURES: Final[tuple[FeatureSpec, ...]] = (

@@ -25,6 +25,7 @@ __all__ = [
     "LEAD_VALUE_EUR",
     "MEAN_ADD_QUANTITY",
     "OFFER_TTL_S",
+    "PERSONALISATION_CONSENT_RATE",
     "SESSION_TIMEOUT_S",
     "VIEW_SHARE",
     "ReactionKind",
@@ -53,6 +54,8 @@ ANNOYANCE_COST_EUR: Final = 4.0
 LEAD_VALUE_EUR: Final = 2.0
 """Ground-truth value of an email signup with marketing consent."""
 EMAIL_CONSENT_RATE: Final = 0.8
+PERSONALISATION_CONSENT_RATE: Final = 0.85
+"""Share of shoppers who accept personalisation on the consent banner of their first visit."""
 OFFER_TTL_S: Final = 86400.0
 """An accepted discount stays on the shopper (account or cookie) this long."""
 DEFAULT_DISCOUNT_PCT: Final = 10.0

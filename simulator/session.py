@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from simulator.activity import Activity, CartLine, FieldValue, Intervention, as_float, as_int
 from simulator.behaviour import (
     EMAIL_CONSENT_RATE,
+    PERSONALISATION_CONSENT_RATE,
     SESSION_TIMEOUT_S,
     VIEW_SHARE,
     add_probability,
@@ -103,6 +104,10 @@ class Session:
             steps_left=steps,
         )
         shopper.sessions += 1
+        if shopper.sessions == 1:
+            # The consent banner on the first visit: a per-shopper draw that leaves every other stream untouched.
+            consents = random.Random(f"{shopper.traits.anonymous_id}:consent").random() < PERSONALISATION_CONSENT_RATE
+            self._push("consent_update", start, {"personalisation": consents, "marketing": None})
         self.state.cart = {line.product_id: line for line in shopper.saved_cart}
         if shopper.offer is not None and shopper.offer.expires_at > start:
             self.state.discount_pct = shopper.offer.discount_pct

@@ -32,18 +32,20 @@ class Purpose(StrEnum):
 
 DEFAULT_ACTION_PURPOSES: Final[Mapping[InterventionType, tuple[Purpose, ...]]] = MappingProxyType(
     {
-        InterventionType.EMAIL_CAPTURE: (Purpose.MARKETING,),
-        InterventionType.DISCOUNT: (Purpose.MARKETING,),
+        InterventionType.UPSELL: (Purpose.PERSONALISATION,),
+        InterventionType.CROSS_SELL: (Purpose.PERSONALISATION,),
+        InterventionType.DISCOUNT: (Purpose.PERSONALISATION,),
         InterventionType.CONCIERGE_MESSAGE: (Purpose.PERSONALISATION,),
     }
 )
-"""Purposes each intervention needs; types not listed need none."""
+"""Purposes each intervention needs; types not listed need none. Offers chosen from the shopper's behaviour and
+concierge messages written for them are personalisation. An e-mail capture prompt *asks* for marketing consent, so it
+needs none (but is not shown to a shopper who already gave it); a checkout nudge uses the session only."""
 
 DEFAULT_CONSENT_FEATURES: Final[Mapping[Purpose, str]] = MappingProxyType(
-    {Purpose.MARKETING: "consent_marketing", Purpose.PERSONALISATION: "consent_marketing"}
+    {Purpose.MARKETING: "consent_marketing", Purpose.PERSONALISATION: "consent_personalisation"}
 )
-"""The user feature holding each purpose's consent. The contract has only ``consent_marketing`` today, so
-personalisation reads it too (the stricter reading) until a ``consent_personalisation`` feature exists."""
+"""The user feature holding each purpose's consent (``consent_update`` events, and ``email_signup`` for marketing)."""
 
 
 def _check(condition: bool, message: str) -> None:

@@ -22,6 +22,7 @@ class GuardrailLabel(StrEnum):
 
     CONSENT_MARKETING = "consent_marketing"
     CONSENT_PERSONALISATION = "consent_personalisation"
+    ALREADY_SUBSCRIBED = "already_subscribed"
     DISMISSAL_COOLDOWN = "dismissal_cooldown"
     SESSION_CAP = "session_cap"
     USER_DAILY_CAP = "user_daily_cap"
@@ -96,6 +97,7 @@ class _Facts:
     """What a decision's rules need, computed once per decision."""
 
     lacking: frozenset[Purpose]
+    subscribed: bool
     reply: bool
     frequency: tuple[GuardrailLabel, ...]
     negative: bool
@@ -118,6 +120,8 @@ def _facts(context: GuardContext, user: UserGuardState, shared: SharedGuardState
     fairness = config.fairness
     return _Facts(
         lacking=frozenset(p for p in Purpose if not has_consent(context.user_row, p, config)),
+        subscribed=context.user_row is not None
+        and context.user_row.get(config.consent_features[Purpose.MARKETING]) is True,
         reply=context.trigger in config.reply_triggers,
         frequency=tuple(label for label, active in frequency if active),
         negative=sentiment is not None and sentiment < config.negative_sentiment_below,
@@ -134,6 +138,8 @@ def _type_reasons(kind: InterventionType, facts: _Facts, config: GuardrailConfig
     """The rules that depend on the intervention type only: consent, cool-down, caps, sentiment."""
     purposes = config.action_purposes.get(kind, ())
     reasons = [label for purpose, label in _CONSENT_LABELS.items() if purpose in purposes and purpose in facts.lacking]
+    if kind is InterventionType.EMAIL_CAPTURE and facts.subscribed:
+        reasons.append(GuardrailLabel.ALREADY_SUBSCRIBED)
     if facts.frequency and not (facts.reply and kind in config.reply_types):
         reasons += facts.frequency
     if facts.negative and kind in config.sentiment_masked_types:

@@ -30,6 +30,7 @@ from serving.inference.hot_swap import swap_policy
 from serving.inference.repository import (
     POLICY_FILE,
     TEXT_HEAD_FILE,
+    WARMUP_FILE,
     model_versions,
     publish_policy_version,
     publish_version,
@@ -45,6 +46,7 @@ __all__ = [
     "POLICY_FILE",
     "POLICY_MODEL",
     "TEXT_HEAD_FILE",
+    "WARMUP_FILE",
     "BreakerState",
     "CircuitBreaker",
     "InferenceError",

@@ -25,6 +25,7 @@ async def swap_policy(
     version: int,
     torchscript_bytes: bytes,
     *,
+    shapes: tuple[int, int, int] | None = None,
     keep: int = 3,
     timeout_s: float = 120.0,
 ) -> Path:
@@ -35,6 +36,8 @@ async def swap_policy(
         repo_dir: the repository the server loads from.
         version: above every published version.
         torchscript_bytes: a ``torch.jit.save`` of a module with ``forward(state, candidates, mask)``.
+        shapes: ``(S, K, A)`` to warm the new version up (and check it) while it loads; see
+            :func:`~serving.inference.repository.publish_policy_version`.
         keep: how many newest version folders to keep on disk after a successful swap (for inspection).
         timeout_s: how long to wait for the load.
 
@@ -45,7 +48,7 @@ async def swap_policy(
         ModelRepositoryError: the version could not be written.
         ModelLoadError: the server refused the new version (retracted; the previous version keeps serving).
     """
-    folder = publish_policy_version(repo_dir, version, torchscript_bytes)
+    folder = publish_policy_version(repo_dir, version, torchscript_bytes, shapes)
     try:
         await control.load_model(POLICY_MODEL, timeout_s=timeout_s)
     except ModelLoadError:

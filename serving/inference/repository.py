@@ -8,6 +8,7 @@ a ``__pycache__`` into a live folder), then renamed into place. ``config.pbtxt``
 from __future__ import annotations
 
 import importlib.resources
+import json
 import logging
 import os
 import py_compile
@@ -24,6 +25,7 @@ from serving.inference.model_configs import model_config_text
 __all__ = [
     "POLICY_FILE",
     "TEXT_HEAD_FILE",
+    "WARMUP_FILE",
     "model_source",
     "model_versions",
     "publish_policy_version",
@@ -38,6 +40,8 @@ logger = logging.getLogger(__name__)
 POLICY_FILE = "model.pt"
 #: the optional TorchScript intent/sentiment head inside a ``kairos_text_encoder`` version folder.
 TEXT_HEAD_FILE = "head.pt"
+#: the policy's input shapes, for the warm-up (and shape check) at load.
+WARMUP_FILE = "warmup.json"
 
 _SOURCES = {POLICY_MODEL: "policy.py", ENCODER_MODEL: "text_encoder.py", LM_MODEL: "concierge_lm.py"}
 _STAGING_PREFIX = ".staging-"
@@ -112,13 +116,28 @@ def publish_version(repo_dir: Path, model: str, version: int, files: Mapping[str
     return target
 
 
-def publish_policy_version(repo_dir: Path, version: int, torchscript_bytes: bytes) -> Path:
+def publish_policy_version(
+    repo_dir: Path, version: int, torchscript_bytes: bytes, shapes: tuple[int, int, int] | None = None
+) -> Path:
     """Publish a TorchScript policy (``torch.jit.save`` output) as ``kairos_policy`` version ``version``.
 
     Triton serves it once the model is (re)loaded (:meth:`serving.inference.control.ModelControl.load_model`);
     the previous version keeps serving until then, and on if the new one is refused.
+
+    Args:
+        repo_dir: the model repository.
+        version: above every published version.
+        torchscript_bytes: the module; ``forward(state[B,S], candidates[B,K,A], mask[B,K]) -> scores[B,K]``.
+        shapes: ``(S, K, A)``. When given, the server runs the module on zeros of these shapes while loading it
+            (recommended): the first requests after a swap skip TorchScript's slow first calls, and a module
+            that fails on them is refused instead of served.
     """
-    return publish_version(repo_dir, POLICY_MODEL, version, {POLICY_FILE: torchscript_bytes})
+    files = {POLICY_FILE: torchscript_bytes}
+    if shapes is not None:
+        state_dim, candidates, candidate_dim = shapes
+        warmup = {"state_dim": state_dim, "candidates": candidates, "candidate_dim": candidate_dim}
+        files[WARMUP_FILE] = json.dumps(warmup).encode("utf-8")
+    return publish_version(repo_dir, POLICY_MODEL, version, files)
 
 
 def retract_version(repo_dir: Path, model: str, version: int) -> None:

@@ -74,7 +74,7 @@ _USER_INPUTS: Final[tuple[tuple[str, Transform], ...]] = (
     ("interventions_seen_1d", "log"),
     ("interventions_dismissed_1d", "log"),
 )
-NOT_INPUTS: Final = frozenset({"consent_marketing"})
+NOT_INPUTS: Final = frozenset({"consent_marketing", "consent_personalisation"})
 """Contract features deliberately left out of the state: consent gates actions (guardrails), it does not target them."""
 
 ACTION_INPUTS: Final = ("price", "category", "views_1h", "purchases_1h", "conversion_rate_1h")

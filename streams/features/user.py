@@ -15,7 +15,9 @@ Every feature is a function of the set of the user's events (arrival order never
   (0 without impressions, capped at 1).
 - ``interventions_seen_1d`` / ``interventions_dismissed_1d``: impressions / dismissals (any type) with
   ``now - 1 day < t <= now``.
-- ``consent_marketing``: ``consent_marketing`` of the latest ``email_signup`` (ties by ``event_id``); False if none.
+- ``consent_marketing``: the marketing consent stated by the latest ``email_signup`` (``consent_marketing``) or
+  ``consent_update`` with ``marketing`` set (ties by ``event_id``); False if none.
+- ``consent_personalisation``: ``personalisation`` of the latest ``consent_update`` that sets it; False if none.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 from typing import Final
 
 from schemas.events import (
+    ConsentUpdate,
     EmailSignup,
     Event,
     InterventionClick,
@@ -40,7 +43,7 @@ DISCOUNT: Final = "discount"
 """The ``intervention_type`` that ``discount_responsiveness`` is about."""
 
 _USER_EVENTS: Final = frozenset(
-    {ProductView, Purchase, InterventionImpression, InterventionClick, InterventionDismiss, EmailSignup}
+    {ProductView, Purchase, InterventionImpression, InterventionClick, InterventionDismiss, EmailSignup, ConsentUpdate}
 )
 
 
@@ -66,6 +69,7 @@ class UserState:
         "_consent_key",
         "_day_orders",
         "_day_values",
+        "_personalisation_key",
         "consent",
         "discount_clicks",
         "discount_impressions",
@@ -74,6 +78,7 @@ class UserState:
         "last_purchase_t",
         "order_value_total",
         "orders",
+        "personalisation",
         "product_views",
         "seen",
     )
@@ -93,6 +98,8 @@ class UserState:
         self.dismissed = SlidingWindow(MICROS_PER_DAY)
         self.consent = False
         self._consent_key: tuple[int, str] | None = None
+        self.personalisation = False
+        self._personalisation_key: tuple[int, str] | None = None
 
     def update(self, event: Event, t: int, horizon: int) -> bool:
         """Fold one of the user's events in.
@@ -136,11 +143,22 @@ class UserState:
             self.dismissed.add(t)
             self.dismissed.prune(horizon - MICROS_PER_DAY)
         elif isinstance(event, EmailSignup):
+            self._state_marketing((t, event.event_id), event.consent_marketing)
+        elif isinstance(event, ConsentUpdate):
             key = (t, event.event_id)
-            if self._consent_key is None or key > self._consent_key:
-                self._consent_key = key
-                self.consent = event.consent_marketing
+            if event.marketing is not None:
+                self._state_marketing(key, event.marketing)
+            if event.personalisation is not None and (
+                self._personalisation_key is None or key > self._personalisation_key
+            ):
+                self._personalisation_key = key
+                self.personalisation = event.personalisation
         return True
+
+    def _state_marketing(self, key: tuple[int, str], granted: bool) -> None:
+        if self._consent_key is None or key > self._consent_key:
+            self._consent_key = key
+            self.consent = granted
 
     def _top_category(self) -> tuple[str, float]:
         if not self._category_views:
@@ -177,4 +195,5 @@ class UserState:
             "interventions_seen_1d": self.seen.total(now),
             "interventions_dismissed_1d": self.dismissed.total(now),
             "consent_marketing": self.consent,
+            "consent_personalisation": self.personalisation,
         }

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+import torch
 
 from serving.inference import POLICY_MODEL, ModelControl, ModelLoadError, PolicyClient, model_versions, swap_policy
-from tests.integration.triton_fixtures import TritonHarness, local_scores, policy_inputs, script_policy, triton_session
+from tests.integration.triton_fixtures import (
+    POLICY_SHAPE,
+    TritonHarness,
+    local_scores,
+    policy_inputs,
+    script_policy,
+    triton_session,
+)
 
 __all__ = ["triton_session"]
 
@@ -98,7 +107,7 @@ async def test_hot_swap_under_load_fails_no_request(triton_session: TritonHarnes
     try:
         while len(answers) < 5:
             await asyncio.sleep(0.01)
-        await swap_policy(control, triton_session.repository, new, data)
+        await swap_policy(control, triton_session.repository, new, data, shapes=POLICY_SHAPE)
         triton_session.policies[new] = module
         swapped.set()
         await asyncio.wait_for(load, timeout=120)
@@ -113,14 +122,35 @@ async def test_hot_swap_under_load_fails_no_request(triton_session: TritonHarnes
         assert any(np.allclose(scores, e, rtol=1e-5, atol=1e-5) for e in expected)
 
 
-async def test_a_broken_version_is_refused_and_the_current_one_keeps_serving(triton_session: TritonHarness) -> None:
+class WrongWidth(torch.nn.Module):
+    """Loads fine, but expects candidates of another width: its forward fails on the served shapes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(POLICY_SHAPE[2] + 3))
+
+    def forward(self, state: torch.Tensor, candidates: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return (candidates * self.weight).sum(-1).masked_fill(~mask, -1e9) + state.sum(-1, keepdim=True)
+
+
+def _saved(module: torch.nn.Module) -> bytes:
+    buffer = io.BytesIO()
+    torch.jit.save(torch.jit.script(module), buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["not_torchscript", "fails_on_the_served_shapes"])
+async def test_a_broken_version_is_refused_and_the_current_one_keeps_serving(
+    triton_session: TritonHarness, kind: str
+) -> None:
     url = triton_session.server.grpc_url
     client, control = PolicyClient(url, timeout_s=TIMEOUT_S), ModelControl(url)
     current = triton_session.serving_version
     states, candidates, mask = policy_inputs(3, seed=11)
+    broken = b"this is not TorchScript" if kind == "not_torchscript" else _saved(WrongWidth())
     try:
         with pytest.raises(ModelLoadError, match=POLICY_MODEL):
-            await swap_policy(control, triton_session.repository, current + 1, b"this is not TorchScript")
+            await swap_policy(control, triton_session.repository, current + 1, broken, shapes=POLICY_SHAPE)
         assert model_versions(triton_session.repository, POLICY_MODEL)[-1] == current  # retracted from disk
         assert await control.ready_versions(POLICY_MODEL) == [current]
         scores = await client.score(states, candidates, mask)

@@ -111,7 +111,7 @@ def start_policy_server(repository: Path, log: Path, models: tuple[str, ...], se
     """Write a repository with policy version 1 from ``seed`` and start tritonserver with ``models`` loaded."""
     write_repository(repository, RepositoryConfig(lm_dir=LM_DIR, lm_default_new_tokens=8))
     module, data = script_policy(seed)
-    publish_policy_version(repository, 1, data)
+    publish_policy_version(repository, 1, data, shapes=POLICY_SHAPE)
     server = start_triton(TritonConfig(server_env=SERVER_ENV, repository=repository, models=models), log_path=log)
     return TritonHarness(server, repository, {1: module})
 

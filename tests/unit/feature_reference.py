@@ -16,6 +16,7 @@ import pandas as pd
 from schemas.events import (
     AddToCart,
     ChatMessage,
+    ConsentUpdate,
     EmailSignup,
     Event,
     InterventionClick,
@@ -67,6 +68,7 @@ def frames_of(events: Iterable[Event]) -> Frames:
             "order_value": 0.0,
             "intervention_type": None,
             "consent": None,
+            "personalisation": None,
             "text": None,
         }
         if isinstance(e, (ProductView, PageView)):
@@ -95,6 +97,8 @@ def frames_of(events: Iterable[Event]) -> Frames:
             row["intervention_type"] = e.intervention_type
         elif isinstance(e, EmailSignup):
             row["consent"] = e.consent_marketing
+        elif isinstance(e, ConsentUpdate):
+            row["consent"], row["personalisation"] = e.marketing, e.personalisation
         elif isinstance(e, ChatMessage):
             row["text"] = e.text
         rows.append(row)
@@ -183,7 +187,9 @@ def user_rows(frames: Frames, at: datetime) -> dict[str, Row]:
     recent = ev[(ev.t > ts - DAY) & (ev.t <= ts)]
     seen = recent[recent.type == "intervention_impression"].groupby("key").size()
     dismissed = recent[recent.type == "intervention_dismiss"].groupby("key").size()
-    consent = ev[ev.type == "email_signup"].sort_values(["t", "event_id"]).groupby("key").consent.last()
+    ordered = ev.sort_values(["t", "event_id"])
+    consent = ordered.dropna(subset=["consent"]).groupby("key").consent.last()
+    personal = ordered.dropna(subset=["personalisation"]).groupby("key").personalisation.last()
     out: dict[str, Row] = {}
     for key in ev.key.unique():
         if key in per.index:
@@ -216,6 +222,7 @@ def user_rows(frames: Frames, at: datetime) -> dict[str, Row]:
             "interventions_seen_1d": int(seen.get(key, 0)),
             "interventions_dismissed_1d": int(dismissed.get(key, 0)),
             "consent_marketing": bool(consent.get(key, False)),
+            "consent_personalisation": bool(personal.get(key, False)),
         }
     return out
 

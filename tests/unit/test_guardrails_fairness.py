@@ -77,7 +77,11 @@ def simulate(enforce: bool, decisions: int = 5_400, seed: int = 7) -> tuple[list
     for i in range(decisions):
         now, group = T0 + i, rng.choice("abc")
         context = GuardContext(
-            now_s=now, session_id=f"s{i}", trigger="exit_intent", user_row={"consent_marketing": True}, group=group
+            now_s=now,
+            session_id=f"s{i}",
+            trigger="exit_intent",
+            user_row={"consent_personalisation": True},
+            group=group,
         )
         result = evaluate(candidates, context, UserGuardState(), shared, config)
         masked += GuardrailLabel.FAIRNESS_DISCOUNT_PARITY in result.applied

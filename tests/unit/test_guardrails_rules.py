@@ -55,7 +55,7 @@ def context(**overrides: object) -> GuardContext:
         now_s=T0,
         session_id="s1",
         trigger="page_view",
-        user_row={"consent_marketing": True},
+        user_row={"consent_marketing": False, "consent_personalisation": True},
         session_row={"cart_value": 100.0, "last_sentiment": 0.0},
         product_rows=PRODUCTS,
     )
@@ -93,24 +93,29 @@ def test_a_clean_session_only_meets_stock_and_the_level_cap() -> None:
     assert result.mask.dtype == np.bool_
 
 
-@pytest.mark.parametrize("user_row", [{"consent_marketing": False}, None, {}])
-def test_consent_gates_email_capture_discounts_and_the_concierge(user_row: Mapping[str, object] | None) -> None:
+@pytest.mark.parametrize("user_row", [{"consent_personalisation": False}, None, {}])
+def test_personalisation_consent_gates_offers_discounts_and_the_concierge(
+    user_row: Mapping[str, object] | None,
+) -> None:
     result = run(context(user_row=user_row))
-    assert blocked(result, L.CONSENT_MARKETING) == {
-        "email_capture",
-        "discount:5",
-        "discount:10",
-        "discount:15",
-        "discount:20",
+    assert blocked(result, L.CONSENT_PERSONALISATION) == {
+        k for k in KEYS if k.split(":")[0] in {"upsell", "cross_sell", "discount", "concierge_message"}
     }
-    assert blocked(result, L.CONSENT_PERSONALISATION) == {"concierge_message"}
-    assert "checkout_nudge" not in blocked(result) and "upsell:p-in" not in blocked(result)
+    assert not blocked(result, L.CONSENT_MARKETING)
+    assert "checkout_nudge" not in blocked(result) and "email_capture" not in blocked(result)
+
+
+def test_email_capture_asks_for_marketing_consent_once() -> None:
+    subscribed = {"consent_marketing": True, "consent_personalisation": True}
+    assert blocked(run(context(user_row=subscribed)), L.ALREADY_SUBSCRIBED) == {"email_capture"}
+    assert not blocked(run(context()), L.ALREADY_SUBSCRIBED)
 
 
 def test_missing_consent_can_be_configured_to_allow() -> None:
     config = GuardrailConfig(missing_consent_allows=True)
-    assert not blocked(run(context(user_row=None), config=config), L.CONSENT_MARKETING)
-    assert blocked(run(context(user_row={"consent_marketing": False}), config=config), L.CONSENT_MARKETING)
+    assert not blocked(run(context(user_row=None), config=config), L.CONSENT_PERSONALISATION)
+    revoked = {"consent_personalisation": False}
+    assert blocked(run(context(user_row=revoked), config=config), L.CONSENT_PERSONALISATION)
 
 
 def test_dismissal_cool_down_and_the_chat_reply_exemption() -> None:
@@ -206,7 +211,7 @@ def test_none_is_never_masked_and_every_reason_is_reported_in_order() -> None:
     assert result.blocked_by[0] == ()
     reasons = dict(zip(KEYS, result.blocked_by, strict=True))
     assert reasons["discount:20"] == (
-        L.CONSENT_MARKETING,
+        L.CONSENT_PERSONALISATION,
         L.DISMISSAL_COOLDOWN,
         L.SESSION_CAP,
         L.USER_DAILY_CAP,

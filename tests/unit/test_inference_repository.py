@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from serving.inference import (
     LM_MODEL,
     MODELS,
     POLICY_MODEL,
+    WARMUP_FILE,
     ModelRepositoryError,
     RepositoryConfig,
     model_versions,
@@ -113,6 +115,12 @@ def test_publish_policy_version_writes_a_complete_folder(repo: Path) -> None:
     assert (folder / "model.py").read_text() == model_source(POLICY_MODEL)
     assert (folder / "__pycache__" / f"model.{sys.implementation.cache_tag}.pyc").is_file()
     assert sorted(p.name for p in (repo / POLICY_MODEL).iterdir()) == ["1", "config.pbtxt"]  # no staging left
+
+
+def test_shapes_become_the_warmup_file(repo: Path) -> None:
+    folder = publish_policy_version(repo, 1, b"torchscript", shapes=(64, 32, 16))
+    assert json.loads((folder / WARMUP_FILE).read_text()) == {"state_dim": 64, "candidates": 32, "candidate_dim": 16}
+    assert not (publish_policy_version(repo, 2, b"torchscript") / WARMUP_FILE).exists()
 
 
 @pytest.mark.parametrize("version", [0, -3])

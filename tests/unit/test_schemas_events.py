@@ -32,6 +32,7 @@ EXPECTED_TYPES = {
     "purchase",
     "chat_message",
     "email_signup",
+    "consent_update",
     "survey_response",
     "session_end",
     "exit_intent",

@@ -67,6 +67,7 @@ class FakeEngine:
         self.sink, self.clock, self.start_time = sink, clock, start_time
         self.seen = 0
         self.sent = 0
+        self.made = 0
         self.closed = False
 
     def start(self) -> int:
@@ -90,8 +91,9 @@ class FakeEngine:
         return out
 
     def _decision(self, session_id: str, anonymous_id: str | None, t: float, user_id: str | None = None) -> bytes:
+        self.made += 1  # unique even for two exit intents of one session in one poll
         iv = Intervention(
-            decision_id=f"d-{self.sent + 1}-{session_id}",
+            decision_id=f"d-{self.made}-{session_id}",
             session_id=session_id,
             action="discount",
             t=t,

@@ -2,6 +2,11 @@
 
 The version folder holds ``model.pt``; its ``forward(state[B,S], candidates[B,K,A], mask[B,K]) -> scores[B,K]``
 is run once per group of requests that share (S, K, A) in a dynamic batch, and the scores are split back.
+
+When the folder also holds ``warmup.json`` (``{"state_dim": S, "candidates": K, "candidate_dim": A}``), the
+module is run on zeros of those shapes while loading: TorchScript's first calls are slow (~80 ms, profiling), so
+the first real requests after a hot swap do not pay for them, and a module whose forward fails or returns the
+wrong shape makes the load fail, so the server refuses the version and the previous one keeps serving.
 """
 
 from __future__ import annotations
@@ -26,6 +31,19 @@ class TritonPythonModel:
         path = Path(args["model_repository"]) / args["model_version"] / "model.pt"
         self.module = torch.jit.load(str(path), map_location="cpu")
         self.module.eval()
+        warmup = path.with_name("warmup.json")
+        if warmup.is_file():
+            shape = json.loads(warmup.read_text())
+            self._warm_up(int(shape["state_dim"]), int(shape["candidates"]), int(shape["candidate_dim"]))
+
+    def _warm_up(self, state_dim: int, candidates: int, candidate_dim: int) -> None:
+        for rows in (1, 1, 1, 8):
+            state = np.zeros((rows, state_dim), dtype=np.float32)
+            cands = np.zeros((rows, candidates, candidate_dim), dtype=np.float32)
+            mask = np.ones((rows, candidates), dtype=np.bool_)
+            scores = self._forward([(state, cands, mask)])
+            if scores.shape != (rows, candidates):
+                raise ValueError(f"forward returned shape {scores.shape}, expected {(rows, candidates)}")
 
     def execute(self, requests: list[Any]) -> list[Any]:
         """Score every request; requests whose shapes differ run as separate forward calls."""
