@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from schemas.catalogue import CatalogueItem
+from schemas.concierge import ConciergeMessage, concierge_message_id
 from schemas.decisions import Action, Decision, FeatureContribution, InterventionType, ScoredCandidate
 from schemas.events import (
     AddToCart,
@@ -30,7 +31,14 @@ from schemas.events import (
 from schemas.fields import CURRENT_SCHEMA_VERSION
 from schemas.rewards import Reward, RewardComponent, reward_id_for
 
-__all__ = ["EXAMPLE_TIME", "example_catalogue_item", "example_decision", "example_events", "example_reward"]
+__all__ = [
+    "EXAMPLE_TIME",
+    "example_catalogue_item",
+    "example_concierge_message",
+    "example_decision",
+    "example_events",
+    "example_reward",
+]
 
 EXAMPLE_TIME: Final = datetime(2026, 11, 21, 10, 0, 0, 123000, tzinfo=UTC)
 
@@ -244,4 +252,21 @@ def example_catalogue_item() -> CatalogueItem:
         price=89.9,
         stock=12,
         description="Lightweight trail shoe with a grippy sole.",
+    )
+
+
+def example_concierge_message() -> ConciergeMessage:
+    """The language model's reply to a concierge decision."""
+    return ConciergeMessage(
+        message_id=concierge_message_id("d-2", "lm"),
+        decision_id="d-2",
+        event_time=EXAMPLE_TIME,
+        schema_version=CURRENT_SCHEMA_VERSION,
+        session_id="s-1",
+        user_id="u-1",
+        text="The Trail running shoe (p-42) grips well on wet paths.\nThis reply was written by an AI assistant.",
+        source="lm",
+        final=True,
+        product_ids=["p-42"],
+        route="product_question",
     )

@@ -15,9 +15,16 @@ import msgspec
 import orjson
 
 from schemas.catalogue import CatalogueItem
+from schemas.concierge import ConciergeMessage
 from schemas.decisions import Decision
 from schemas.events import EVENT_CLASSES, Event
-from schemas.examples import example_catalogue_item, example_decision, example_events, example_reward
+from schemas.examples import (
+    example_catalogue_item,
+    example_concierge_message,
+    example_decision,
+    example_events,
+    example_reward,
+)
 from schemas.rewards import Reward
 
 __all__ = ["JSON_SCHEMA_DIR", "export_json_schemas", "json_schemas", "main"]
@@ -27,15 +34,17 @@ JSON_SCHEMA_DIR: Final = Path(__file__).parent / "jsonschema"
 
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 _IDENTITY_FIELDS: Final = ("user_id", "anonymous_id")
-_IDENTIFIED: Final = frozenset({cls.__name__ for cls in EVENT_CLASSES.values()} | {Decision.__name__})
+_IDENTIFIED: Final = frozenset(
+    {cls.__name__ for cls in EVENT_CLASSES.values()} | {Decision.__name__, ConciergeMessage.__name__}
+)
 
 
 def json_schemas() -> dict[str, bytes]:
     """Every JSON Schema document, by file name, rendered deterministically (sorted keys, 2-space indent).
 
     ``<event_type>.json`` per event type, ``event.json`` for the union (any event), ``decision.json``,
-    ``reward.json`` and ``catalogue_item.json``; each but the union carries its :mod:`schemas.examples` instance
-    under ``examples``.
+    ``reward.json``, ``catalogue_item.json`` and ``concierge_message.json``; each but the union carries its
+    :mod:`schemas.examples` instance under ``examples``.
 
     >>> sorted(json_schemas())[:3]
     ['add_to_cart.json', 'catalogue_item.json', 'chat_message.json']
@@ -44,11 +53,13 @@ def json_schemas() -> dict[str, bytes]:
     examples["decision.json"] = example_decision()
     examples["reward.json"] = example_reward()
     examples["catalogue_item.json"] = example_catalogue_item()
+    examples["concierge_message.json"] = example_concierge_message()
     documents: dict[str, Any] = {f"{name}.json": msgspec.json.schema(cls) for name, cls in EVENT_CLASSES.items()}
     documents["event.json"] = msgspec.json.schema(Event)
     documents["decision.json"] = msgspec.json.schema(Decision)
     documents["reward.json"] = msgspec.json.schema(Reward)
     documents["catalogue_item.json"] = msgspec.json.schema(CatalogueItem)
+    documents["concierge_message.json"] = msgspec.json.schema(ConciergeMessage)
     for name, example in examples.items():
         documents[name]["examples"] = [msgspec.to_builtins(example)]
     return {name: _render(name, _with_identity_rule(document)) for name, document in sorted(documents.items())}

@@ -68,6 +68,11 @@ class TopicsConfig:
         return self.name("interventions.v1")
 
     @property
+    def concierge(self) -> str:
+        """Concierge texts for concierge decisions (template at once, the language model's reply later)."""
+        return self.name("concierge.v1")
+
+    @property
     def rewards(self) -> str:
         """Attributed rewards, joined to the decisions that earned them."""
         return self.name("rewards.v1")

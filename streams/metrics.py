@@ -5,6 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = [
+    "CONCIERGE_MESSAGES",
+    "CONCIERGE_QUEUE",
     "CONSUMER_LAG",
     "DEAD_LETTERS",
     "DECISIONS",
@@ -75,6 +77,18 @@ DECISION_SECONDS = Histogram(
     "kairos_decision_batch_seconds",
     "Wall time to prepare, score, guard, choose and publish one batch's decisions",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    registry=REGISTRY,
+)
+CONCIERGE_MESSAGES = Counter(
+    "kairos_concierge_messages",
+    "Concierge texts published, by source (rules, template, lm) and kind (interim, final)",
+    ["source", "kind"],
+    registry=REGISTRY,
+)
+CONCIERGE_QUEUE = Counter(
+    "kairos_concierge_queue",
+    "Language-model turns by outcome (submitted, rejected_queue_full, expired, follow_up, no_follow_up)",
+    ["outcome"],
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(

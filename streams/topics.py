@@ -39,6 +39,7 @@ def topic_specs(topics: TopicsConfig) -> list[TopicSpec]:
         (topics.catalogue, {"cleanup.policy": "compact"}),
         (topics.dead_letters, dead),
         (topics.interventions, events),
+        (topics.concierge, events),
         (topics.rewards, events),
     ]
     return [TopicSpec(name, topics.partitions, topics.replication_factor, dict(conf)) for name, conf in names]

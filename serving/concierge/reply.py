@@ -29,6 +29,8 @@ _FORBIDDEN: Final = (
         "free_claim",
         re.compile(r"\b(?:for free|free (?:gift|shipping|delivery|returns?)|buy one,? get one|bogo)\b", re.I),
     ),
+    # The prompt's own scaffolding repeated back (small models parrot it): never shown to a shopper.
+    ("prompt_echo", re.compile(r"\b(?:Products|Offer|Shopper)\s*:|\(no matching products\)|\bNo offer\b")),
 )
 _OFF_VOICE: Final = tuple(
     re.compile(p, re.IGNORECASE)

@@ -160,3 +160,9 @@ def test_mentions() -> None:
     assert found.unknown_ids == ("P00003",)
     assert found.amounts == (12.5, 12.5)
     assert found.discount_pcts == (10.0,) and found.other_pcts == (100.0,)
+
+
+def test_model_text_that_echoes_the_prompt_is_rejected() -> None:
+    echo = "(no matching products) Offer: No offer: just answer the question helpfully."
+    assert check_lm_text(echo, _grounding(None), CONFIG).violations == ("forbidden_prompt_echo",)
+    assert check_lm_text("Shopper: hello. The p00003 is lovely.", _grounding(None), CONFIG).body is None

@@ -13,6 +13,7 @@ EXPECTED_FILES = {f"{name}.json" for name in EVENT_TYPES} | {
     "decision.json",
     "reward.json",
     "catalogue_item.json",
+    "concierge_message.json",
 }
 
 
