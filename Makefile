@@ -59,6 +59,7 @@ typecheck: setup ## mypy
 bench: setup ## every benchmark, JSON on the last line of each
 	$(BIN)/kairos bench ingest
 	$(BIN)/kairos bench features
+	$(BIN)/kairos bench triton
 	$(BIN)/kairos bench decide
 
 clean: ## remove the environment and run state

@@ -279,6 +279,16 @@ def bench_features(reads: int, online_store: str) -> None:
     _echo_json(run(reads=reads, online_store=online_store))
 
 
+@bench.command("triton")
+@click.option("--calls", type=int, default=2000, show_default=True)
+@click.option("--concurrency", type=int, default=16, show_default=True)
+def bench_triton(calls: int, concurrency: int) -> None:
+    """The policy model through the bundled tritonserver run directly vs PyTriton's proxy, same model, same run."""
+    from bench.triton import run
+
+    _echo_json(run(calls=calls, concurrency=concurrency))
+
+
 @bench.command("decide")
 @click.option("--rate", type=float, default=1000.0, show_default=True, help="Offered trigger events per second.")
 @click.option("--seconds", type=float, default=20.0, show_default=True)

@@ -23,7 +23,7 @@ from serving.inference.breaker import BreakerState, CircuitBreaker
 from serving.inference.errors import InferenceUnavailableError, UnavailableReason
 from serving.inference.loop_thread import LoopThread
 
-__all__ = ["CHANNEL_ARGS", "TritonConnection"]
+__all__ = ["CHANNEL_ARGS", "TritonConnection", "unavailable_reason"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,8 @@ CHANNEL_ARGS: list[tuple[str, Any]] = [
 _SYNC_GRACE_S = 1.0
 
 
-def _reason(exc: InferenceServerException) -> UnavailableReason:
+def unavailable_reason(exc: InferenceServerException) -> UnavailableReason:
+    """The named reason for a gRPC error from tritonclient (by its status code)."""
     status = str(exc.status() or "")
     if "DEADLINE_EXCEEDED" in status:
         return UnavailableReason.TIMEOUT
@@ -120,7 +121,7 @@ class TritonConnection:
             result = await self.client().infer(model, list(inputs), outputs=requested, client_timeout=timeout_s)
         except InferenceServerException as exc:
             self._record(model, ok=False)
-            raise InferenceUnavailableError(_reason(exc), f"{model}: {exc.message()}") from exc
+            raise InferenceUnavailableError(unavailable_reason(exc), f"{model}: {exc.message()}") from exc
         self._record(model, ok=True)
         return result
 

@@ -70,8 +70,9 @@ class ServerEnvironment:
             if not source.is_file():
                 raise ServerEnvironmentError(f"{source} is missing from nvidia-pytriton: run `make setup`")
             copy = target / source.name
-            if not copy.is_file() or copy.stat().st_size != source.stat().st_size:
-                shutil.copy2(source, copy)
+            wanted = (source.stat().st_size, int(source.stat().st_mtime))
+            if not copy.is_file() or (copy.stat().st_size, int(copy.stat().st_mtime)) != wanted:
+                shutil.copy2(source, copy)  # keeps the mtime, so an unchanged wheel is not copied again
         return target.parent
 
 

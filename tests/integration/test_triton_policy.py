@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import threading
 
 import numpy as np
@@ -17,6 +16,7 @@ from tests.integration.triton_fixtures import (
     TritonHarness,
     local_scores,
     policy_inputs,
+    saved_torchscript,
     script_policy,
     triton_session,
 )
@@ -133,12 +133,6 @@ class WrongWidth(torch.nn.Module):
         return (candidates * self.weight).sum(-1).masked_fill(~mask, -1e9) + state.sum(-1, keepdim=True)
 
 
-def _saved(module: torch.nn.Module) -> bytes:
-    buffer = io.BytesIO()
-    torch.jit.save(torch.jit.script(module), buffer)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("kind", ["not_torchscript", "fails_on_the_served_shapes"])
 async def test_a_broken_version_is_refused_and_the_current_one_keeps_serving(
     triton_session: TritonHarness, kind: str
@@ -147,7 +141,7 @@ async def test_a_broken_version_is_refused_and_the_current_one_keeps_serving(
     client, control = PolicyClient(url, timeout_s=TIMEOUT_S), ModelControl(url)
     current = triton_session.serving_version
     states, candidates, mask = policy_inputs(3, seed=11)
-    broken = b"this is not TorchScript" if kind == "not_torchscript" else _saved(WrongWidth())
+    broken = b"this is not TorchScript" if kind == "not_torchscript" else saved_torchscript(WrongWidth())
     try:
         with pytest.raises(ModelLoadError, match=POLICY_MODEL):
             await swap_policy(control, triton_session.repository, current + 1, broken, shapes=POLICY_SHAPE)

@@ -18,7 +18,7 @@ from serving.inference import (
     model_versions,
     publish_version,
 )
-from tests.integration.triton_fixtures import TritonHarness, triton_session
+from tests.integration.triton_fixtures import TritonHarness, saved_torchscript, triton_session
 
 __all__ = ["triton_session"]
 
@@ -57,9 +57,8 @@ async def test_the_head_is_served_once_deployed_with_the_encoder(triton_session:
     url, repository = triton_session.server.grpc_url, triton_session.repository
     client, control = TextClient(url, embed_timeout_s=30), ModelControl(url)
     torch.manual_seed(0)
-    head = torch.jit.script(Head().eval())
-    buffer = io.BytesIO()
-    torch.jit.save(head, buffer)
+    head_bytes = saved_torchscript(Head().eval())
+    head = torch.jit.load(io.BytesIO(head_bytes))
     try:
         before = await client.embed(SENTENCES)
         if not (
@@ -69,7 +68,7 @@ async def test_the_head_is_served_once_deployed_with_the_encoder(triton_session:
                 await client.analyse(SENTENCES)
             assert refused.value.reason is UnavailableReason.SERVER_ERROR
         version = model_versions(repository, ENCODER_MODEL)[-1] + 1
-        publish_version(repository, ENCODER_MODEL, version, {TEXT_HEAD_FILE: buffer.getvalue()})
+        publish_version(repository, ENCODER_MODEL, version, {TEXT_HEAD_FILE: head_bytes})
         await control.load_model(ENCODER_MODEL)
         analysis = await client.analyse(SENTENCES)
     finally:

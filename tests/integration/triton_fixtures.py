@@ -8,6 +8,7 @@ server environment fails the tests with the message to run ``make setup``; it ne
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "TritonHarness",
     "local_scores",
     "policy_inputs",
+    "saved_torchscript",
     "script_policy",
     "start_policy_server",
     "triton_session",
@@ -62,10 +64,21 @@ class TinyPolicy(torch.nn.Module):
 
 def script_policy(seed: int) -> tuple[torch.jit.ScriptModule, bytes]:
     """A scripted :class:`TinyPolicy` and its ``torch.jit.save`` bytes."""
-    module = torch.jit.script(TinyPolicy(seed).eval())
-    buffer = io.BytesIO()
-    torch.jit.save(module, buffer)
+    with warnings.catch_warnings():  # torch 2.13 marks TorchScript deprecated; Triton's backends still load it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = torch.jit.script(TinyPolicy(seed).eval())
+        buffer = io.BytesIO()
+        torch.jit.save(module, buffer)
     return module, buffer.getvalue()
+
+
+def saved_torchscript(module: torch.nn.Module) -> bytes:
+    """``torch.jit.save`` bytes of the scripted ``module`` (deprecation warnings silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        buffer = io.BytesIO()
+        torch.jit.save(torch.jit.script(module), buffer)
+    return buffer.getvalue()
 
 
 def policy_inputs(
