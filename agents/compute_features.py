@@ -35,7 +35,7 @@ from featurestore.hot import FeatureCache
 from schemas.codec import EventDecoder
 from schemas.errors import DeadLetterReason, PoisonMessageError
 from schemas.events import Event
-from serving.models import ModelSuite, SessionScores
+from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
 from streams.checkpoint import PartitionCheckpoints
 from streams.config import KafkaConfig, TopicsConfig
@@ -149,16 +149,10 @@ class FeatureHandler:
                 )
             else:
                 _collect(keys, changed.setdefault(partition, {"user": set(), "session": set()}))
-                user_row, session_row, scores = learn_from_event(models, state, event, keys)
+                user_row, session_row = learn_from_event(models, state, event, keys)
                 if self._decide is not None and guards is not None:
                     self._decide.collect(
-                        partition,
-                        event,
-                        user_row=user_row,
-                        session_row=session_row,
-                        scores=scores,
-                        models=models,
-                        guards=guards,
+                        partition, event, user_row=user_row, session_row=session_row, models=models, guards=guards
                     )
                 for product_id in keys.product_ids:
                     # Re-keyed for the product stage; a replay may send a copy twice, which it de-duplicates.
@@ -198,16 +192,20 @@ class FeatureHandler:
 
 def learn_from_event(
     models: ModelSuite, state: FeatureState, event: Event, keys: ChangedKeys
-) -> tuple[FeatureRow | None, FeatureRow | None, SessionScores]:
+) -> tuple[FeatureRow | None, FeatureRow | None]:
     """Let the River models see the event with its session's and user's rows as of the event.
 
+    The rows are built fresh here and kept by the models by reference (their pending snapshots): never modify them.
+
     Returns:
-        Those rows (user, session) and the models' scores of the session, for a decision on this event.
+        Those rows (user, session), for a decision on this event (which asks ``models.session_scores`` for the
+        session's scores).
     """
     at = event.event_time
     session_row = state.session_row(keys.session_id, at) if keys.session_id is not None else None
     user_row = state.user_row(event.partition_key, at)
-    return user_row, session_row, models.observe(event, session_row, user_row)
+    models.observe(event, session_row, user_row)
+    return user_row, session_row
 
 
 def _collect(keys: ChangedKeys, into: dict[str, set[str]]) -> None:

@@ -1,12 +1,14 @@
 """decide: interventions for trigger events, inside the feature stage, right after each event's features.
 
-The feature stage calls :meth:`DecisionStage.collect` for every applied event with the rows and model scores *as of
-that event* (so a decision sees exactly the events before it on its partition, and a replay sees the same), and
+The feature stage calls :meth:`DecisionStage.collect` for every applied event with the rows and models *as of that
+event* (a trigger asks the models for its session's scores then; so a decision sees exactly the events before it on
+its partition, and a replay sees the same), and
 :meth:`DecisionStage.flush` once per batch: the batch's triggers are prepared (candidates, vectors), scored in as
 few calls as possible — Triton's ``kairos_policy`` through :class:`~serving.inference.PolicyClient`, or, when
 Triton is slow, down or its circuit is open, the local fallback policy (``policy_source="fallback"``) — then
-concluded one by one in partition order (guardrails with the guard state after the decisions before it, the seeded
-choice, the explanation) and published to the interventions topic keyed like the trigger, on the same partition.
+chosen one by one in partition order (guardrails with the guard state after the decisions before it, the seeded
+choice), explained all at once (one backward pass for the neural policy), and published to the interventions topic
+keyed like the trigger, on the same partition.
 
 Guard state (caps, cool-downs, budgets, fairness counts) lives per partition in :class:`PartitionGuards`; the
 feature stage checkpoints it with the features.
@@ -26,13 +28,14 @@ from confluent_kafka import Producer
 
 from featurestore.hot import FeatureCache
 from schemas.codec import encode
-from schemas.events import AddToCart, Event, InterventionDismiss, ProductView
-from serving.decision_builder import DecisionPolicy, Prepared, TriggerContext, conclude, prepare
+from schemas.decisions import Decision, InterventionType
+from schemas.events import AddToCart, ChatMessage, Event, InterventionDismiss, ProductView
+from serving.decision_builder import Chosen, DecisionPolicy, Prepared, TriggerContext, choose, prepare, record
 from serving.guardrails import GuardrailConfig, SharedGuardState, UserGuardState, apply_dismissal
 from serving.inference import InferenceUnavailableError, PolicyClient
-from serving.models import ModelSuite, SessionScores
+from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
-from serving.policy import ActionSpace, ModelScores, RulePolicy, StateEncoder, explain
+from serving.policy import ActionSpace, ModelScores, RulePolicy, StateEncoder, explain_many
 from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
 from streams.metrics import DECISION_SECONDS, DECISIONS
@@ -40,6 +43,9 @@ from streams.metrics import DECISION_SECONDS, DECISIONS
 __all__ = ["TRIGGER_TYPES", "DecideOptions", "DecisionStage", "PartitionGuards"]
 
 logger = logging.getLogger(__name__)
+
+_OVERLAY_CACHE_SIZE = 4096
+"""Most product rows with a remembered stock overlay (see ``DecisionStage._product_rows``)."""
 
 TRIGGER_TYPES = frozenset({"product_view", "add_to_cart", "exit_intent", "chat_message", "checkout_start"})
 """Event types that ask for a decision (an idle trigger is a ``page_view`` after ``idle_trigger_s`` of silence)."""
@@ -90,6 +96,8 @@ class DecisionStage:
         client: Triton's policy client, or ``None`` to decide with the fallback policy only.
         options: stage knobs.
         group_of: the fairness attribute lookup (user key -> group), never a policy input.
+        on_concierge: receives each published ``concierge_message`` decision with the shopper's chat text ('' when
+            not a chat message triggered it); must not block (the concierge agent queues it on its own loop).
         clock: monotonic seconds (injected for tests).
     """
 
@@ -106,6 +114,7 @@ class DecisionStage:
         client: PolicyClient | None = None,
         options: DecideOptions | None = None,
         group_of: Callable[[str], str | None] | None = None,
+        on_concierge: Callable[[Decision, str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._topic = interventions_topic
@@ -118,18 +127,20 @@ class DecisionStage:
         self._client = client
         self._options = options or DecideOptions()
         self._group_of = group_of
+        self._on_concierge = on_concierge
         self._clock = clock
         self._fallback = RulePolicy(encoder)
         self._pending: list[_Pending] = []
         self._popular: tuple[str, ...] = ()
         self._popular_due = 0.0
+        self._overlays: dict[str, tuple[FeatureRow | None, int, FeatureRow]] = {}
         names = encoder.state_names
         served = DecisionPolicy(
             policy.name,
             policy.version,
             "triton",
             policy.choose,
-            lambda s, c: explain(policy, s, c, names),
+            lambda s, c: explain_many(policy, s, c, names),
         )
         self._served = served
         self._fallback_policy = DecisionPolicy(
@@ -137,7 +148,7 @@ class DecisionStage:
             self._fallback.version,
             "fallback",
             self._fallback.choose,
-            lambda s, _c: self._fallback.explain(s),
+            lambda s, _c: self._fallback.explain_many(s),
         )
 
     def fresh_guards(self) -> PartitionGuards:
@@ -151,16 +162,17 @@ class DecisionStage:
         *,
         user_row: FeatureRow | None,
         session_row: FeatureRow | None,
-        scores: SessionScores,
         models: ModelSuite,
         guards: PartitionGuards,
     ) -> None:
-        """Note one applied event: a dismissal starts its user's cool-down; a trigger waits for :meth:`flush`."""
+        """Note one applied event: a dismissal starts its user's cool-down; a trigger asks the models for its
+        session's scores (right after they observed the event, with the same rows) and waits for :meth:`flush`."""
         if isinstance(event, InterventionDismiss):
             self.replay(event, guards)
             return
         if not self._is_trigger(event, session_row):
             return
+        scores = models.session_scores(event.session_id, session_row, user_row)
         segment = models.segments.predict_one(user_row) if user_row is not None else None
         product = event.product_id if isinstance(event, ProductView | AddToCart) else None
         context = TriggerContext(
@@ -171,6 +183,7 @@ class DecisionStage:
             product_rows={},  # filled at flush time, from the product copy as it stands then
             current_product_id=product,
             acceptance=models.offers.predict_proba_one,
+            acceptance_many=models.offers.predict_proba_many,
             group=self._group_of(event.partition_key) if self._group_of is not None else None,
         )
         self._pending.append(_Pending(partition, context))
@@ -198,21 +211,31 @@ class DecisionStage:
         popular = self._popular_products()
         prepared = [self._prepare(p, popular) for p in pending]
         scores, policy = self._score(prepared)
+        chosen: list[Chosen] = []
         for item, ready, row_scores in zip(pending, prepared, scores, strict=True):
             part = guards[item.partition]
             key = item.context.event.partition_key
-            done = conclude(
+            done = choose(
                 ready,
                 row_scores,
                 policy,
                 user=part.users.get(key, UserGuardState()),
                 shared=part.shared,
                 guardrails=self._guardrails,
-                attribution_window_s=self._options.attribution_window_s,
             )
             part.users[key], part.shared = done.user, done.shared
-            producer.produce(self._topic, encode(done.decision), key.encode(), item.partition)
-            DECISIONS.labels(policy.source, done.decision.action.type.value).inc()
+            chosen.append(done)
+        # Every decision of the batch explained at once (one backward pass), then recorded and published in order.
+        explanations = policy.explain(np.stack([p.state for p in prepared]), np.stack([c.vector for c in chosen]))
+        window = self._options.attribution_window_s
+        for item, done, explanation in zip(pending, chosen, explanations, strict=True):
+            decision = record(done, policy, explanation, attribution_window_s=window)
+            key = item.context.event.partition_key
+            producer.produce(self._topic, encode(decision), key.encode(), item.partition)
+            DECISIONS.labels(policy.source, decision.action.type.value).inc()
+            if self._on_concierge is not None and decision.action.type is InterventionType.CONCIERGE_MESSAGE:
+                trigger = item.context.event
+                self._on_concierge(decision, trigger.text if isinstance(trigger, ChatMessage) else "")
         DECISION_SECONDS.observe(time.perf_counter() - started)
         return len(prepared)
 
@@ -237,15 +260,27 @@ class DecisionStage:
             current_product_id=context.current_product_id,
             cart_product_ids=context.cart_product_ids,
             group=context.group,
+            acceptance_many=context.acceptance_many,
         )
         return prepare(context, self._encoder, self._space, policy_name=self._policy.name, pad_to=self._options.pad_to)
 
     def _product_rows(self, ids: set[str]) -> dict[str, FeatureRow]:
+        # The catalogue's stock overlaid on each product row. An overlay is reused while its product's row object
+        # and stock are unchanged (rows are replaced, never mutated), so the encoder's per-row cache hits.
         products, stock = self._cache.products, self._catalogue.stock
+        overlays = self._overlays
         rows: dict[str, FeatureRow] = {}
         for product_id in ids:
-            row = products.get(product_id)
-            rows[product_id] = {**(row or {}), "stock": stock(product_id)}
+            row, units = products.get(product_id), stock(product_id)
+            hit = overlays.get(product_id)
+            if hit is not None and hit[0] is row and hit[1] == units:
+                rows[product_id] = hit[2]
+                continue
+            overlay = {**(row or {}), "stock": units}
+            if hit is None and len(overlays) >= _OVERLAY_CACHE_SIZE:
+                del overlays[next(iter(overlays))]  # the oldest entry
+            overlays[product_id] = (row, units, overlay)
+            rows[product_id] = overlay
         return rows
 
     def _popular_products(self) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from kairos.serving import prepare_repository, triton_config
 from kairos.settings import Settings
 from kairos.simulate import report_summary, simulate_to_kafka
 from schemas.codec import EventDecoder, StructDecoder
+from schemas.concierge import ConciergeMessage
 from schemas.deadletter import dead_letter_from_record
 from schemas.decisions import Decision, InterventionType
 from schemas.events import Purchase
@@ -118,6 +119,46 @@ def _decisions_report(settings: Settings, events: list[Any]) -> dict[str, Any]:
     }
 
 
+def _concierge_report(settings: Settings, deadline: float) -> dict[str, Any]:
+    """Concierge texts against the concierge decisions (waits up to ``deadline`` for the language model's replies)."""
+    topics = settings.topics
+    decode = StructDecoder(Decision).decode
+    wanted = {
+        d.decision_id
+        for d in (decode(m.value() or b"") for m in read_topic(settings.kafka, topics.interventions, topics.partitions))
+        if d.action.type is InterventionType.CONCIERGE_MESSAGE
+    }
+    read_message = StructDecoder(ConciergeMessage).decode
+    while True:
+        messages = [
+            read_message(m.value() or b"") for m in read_topic(settings.kafka, topics.concierge, topics.partitions)
+        ]
+        pending = {m.decision_id for m in messages if not m.final} - {m.decision_id for m in messages if m.final}
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    lm = [m for m in messages if m.source == "lm"]
+    return {
+        "concierge_decisions": len(wanted),
+        "messages_by_source": dict(Counter(m.source for m in messages)),
+        "decisions_without_text": len(wanted - {m.decision_id for m in messages}),
+        "without_disclosure": sum(1 for m in messages if not m.disclosure),
+        "awaiting_model_at_report": len(pending),
+        "sample_template": next((m.text for m in messages if m.source != "lm"), None),
+        "sample_lm": lm[0].text if lm else None,
+    }
+
+
+def _gauge(metrics: str, name: str) -> dict[str, float]:
+    """One labelled gauge from ``/metrics`` text, by its (only) label's value."""
+    out: dict[str, float] = {}
+    for line in metrics.splitlines():
+        match = re.match(rf'^{name}{{[a-z_]+="([^"]+)"}} (\S+)$', line)
+        if match is not None:
+            out[match[1]] = round(float(match[2]), 4)
+    return out
+
+
 _MODEL_METRIC = re.compile(r'^kairos_model_metric\{metric="([^"]+)",partition="(\d+)"\} (\S+)$')
 
 
@@ -150,9 +191,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
     )
     worker = triton = None
     try:
-        settings = replace(
-            settings, serving=replace(settings.serving, repository=str(run_dir / "triton" / "models"), load_lm=False)
-        )
+        settings = replace(settings, serving=replace(settings.serving, repository=str(run_dir / "triton" / "models")))
         prepare_repository(settings)
         triton = start_triton(triton_config(settings, free_ports=True), run_dir / "triton.log")
         settings = replace(settings, serving=replace(settings.serving, triton_url=triton.grpc_url))
@@ -189,6 +228,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
         )
         features = _features_report(settings, events, deadline=time.monotonic() + 120)
         decisions = _decisions_report(settings, events)
+        concierge = _concierge_report(settings, deadline=time.monotonic() + 30)
         metrics = worker.metrics()
         checks = {
             "every_record_committed": committed == produced,
@@ -204,6 +244,8 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             and decisions["decided_twice"] == 0,
             "decisions_served_by_triton": decisions["by_source"].get("triton", 0) > 0,
             "simulator_saw_interventions": report.interventions_applied > 0,
+            "every_concierge_decision_has_a_text": concierge["decisions_without_text"] == 0,
+            "every_concierge_text_discloses_ai": concierge["without_disclosure"] == 0,
         }
         return {
             "demo": "simulated shoppers -> ingest (validate/dedupe, dead letters) -> features (hot copy + Feast) -> "
@@ -219,6 +261,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             },
             "features": features,
             "decisions": decisions,
+            "concierge": {**concierge, "intent_head": _gauge(metrics, "kairos_concierge_intent_accuracy")},
             "models": _model_metrics(metrics),
             "metrics_sample": [line for line in metrics.splitlines() if line.startswith("kairos_dead_letters_total")],
             "checks": checks,

@@ -9,12 +9,15 @@ versions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.concierge import ConciergeAgent
 from agents.decide import DecideOptions, DecisionStage
 from featurestore.hot import FeatureCache
 from kairos.settings import Settings
+from schemas.decisions import Decision
 from serving.guardrails import FairnessConfig, GuardrailConfig
 from serving.inference import (
     ENCODER_MODEL,
@@ -22,6 +25,7 @@ from serving.inference import (
     POLICY_MODEL,
     PolicyClient,
     RepositoryConfig,
+    TextClient,
     TritonConfig,
     model_versions,
     publish_policy_version,
@@ -30,9 +34,11 @@ from serving.inference import (
 from serving.policy import ActionSpace, StateEncoder, export_torchscript
 from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
+from streams.clients import producer_config
 
 __all__ = [
     "PolicyParts",
+    "concierge_agent",
     "decision_stage",
     "guardrail_config",
     "policy_parts",
@@ -74,7 +80,12 @@ def guardrail_config(settings: Settings) -> GuardrailConfig:
     )
 
 
-def decision_stage(settings: Settings, cache: FeatureCache, catalogue: CatalogueTable) -> DecisionStage:
+def decision_stage(
+    settings: Settings,
+    cache: FeatureCache,
+    catalogue: CatalogueTable,
+    on_concierge: Callable[[Decision, str], None] | None = None,
+) -> DecisionStage:
     """The feature stage's decision step, scoring on Triton when ``serving.triton_url`` is set."""
     parts = policy_parts(settings)
     decide = settings.decide
@@ -98,6 +109,7 @@ def decision_stage(settings: Settings, cache: FeatureCache, catalogue: Catalogue
             attribution_window_s=decide.attribution_window_s,
             idle_trigger_s=decide.idle_trigger_s,
         ),
+        on_concierge=on_concierge,
     )
 
 
@@ -120,6 +132,21 @@ def prepare_repository(settings: Settings) -> Path:
     repo = write_repository(Path(settings.serving.repository), RepositoryConfig())
     if not model_versions(repo, POLICY_MODEL):
         parts = policy_parts(settings)
-        publish_policy_version(repo, 1, export_torchscript(parts.policy))
+        # Warm-up shapes: the model runs once on zeros of these while loading (first TorchScript calls are slow).
+        shapes = (parts.encoder.state_dim, settings.decide.pad_to, parts.encoder.action_dim)
+        publish_policy_version(repo, 1, export_torchscript(parts.policy), shapes=shapes)
         logger.info("published the initial policy %s as %s version 1", parts.policy.version, POLICY_MODEL)
     return repo
+
+
+def concierge_agent(settings: Settings, catalogue: CatalogueTable) -> ConciergeAgent:
+    """The worker's concierge agent: Triton's encoder and language model when ``serving.triton_url`` is set."""
+    from confluent_kafka import Producer
+
+    url = settings.serving.triton_url
+    return ConciergeAgent(
+        settings.topics.concierge,
+        Producer(producer_config(settings.kafka)),
+        catalogue,
+        client=TextClient(url) if url else None,
+    )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import faust
+from mode import Service
 
 from agents.compute_features import FeatureHandler
 from agents.compute_product_features import ProductFeatureHandler
@@ -19,8 +20,9 @@ from featurestore.config import FeatureStoreConfig
 from featurestore.hot import FeatureCache
 from featurestore.store import open_store
 from featurestore.writer import OnlineFeatureWriter
-from kairos.serving import decision_stage
+from kairos.serving import concierge_agent, decision_stage
 from kairos.settings import Settings
+from schemas.decisions import Decision
 from streams.app import create_app
 from streams.batch_loop import BatchHandler, BatchLoop
 from streams.catalogue import CatalogueTable
@@ -101,10 +103,16 @@ def _feast_writer(settings: Settings) -> CoalescingWriter:
         return writer
 
 
-def feature_loop(settings: Settings, cache: FeatureCache, catalogue: CatalogueTable | None = None) -> BatchLoop:
+def feature_loop(
+    settings: Settings,
+    cache: FeatureCache,
+    catalogue: CatalogueTable | None = None,
+    on_concierge: Callable[[Decision, str], None] | None = None,
+) -> BatchLoop:
     """The feature stage's batch loop, deciding on trigger events when ``decide.enabled``."""
     writer = _feast_writer(settings)
-    decide = decision_stage(settings, cache, catalogue or CatalogueTable()) if settings.decide.enabled else None
+    table = catalogue or CatalogueTable()
+    decide = decision_stage(settings, cache, table, on_concierge) if settings.decide.enabled else None
     handler = FeatureHandler(settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings), decide=decide)
     group = f"{settings.topics.namespace}-features"
     return _stage_loop(
@@ -161,12 +169,24 @@ def build_app(settings: Settings) -> faust.App:
         def make_loop(self) -> CatalogueStage:
             return CatalogueStage(settings.kafka, settings.topics, catalogue)
 
+    concierge = concierge_agent(settings, catalogue)
+
+    @app.service
+    class AnswerConcierge(Service):
+        """The concierge agent on the worker's event loop (language-model turns never block a stage)."""
+
+        async def on_start(self) -> None:
+            self.add_future(concierge.run(lambda: self.should_stop))
+
+        async def on_stop(self) -> None:
+            concierge.flush()
+
     @app.service
     class ComputeFeatures(BatchLoopService):
         stage = "compute_features"
 
         def make_loop(self) -> BatchLoop:
-            return feature_loop(settings, cache, catalogue)
+            return feature_loop(settings, cache, catalogue, concierge.submit)
 
     @app.service
     class ComputeProductFeatures(BatchLoopService):

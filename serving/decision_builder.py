@@ -5,9 +5,11 @@ The decision stage (``agents/decide.py``) does the I/O around two steps:
 1. :func:`prepare` — per trigger, with the features *as of the trigger*: generate the candidates, encode the state
    and candidate vectors (padded to a fixed K). The stage scores every prepared decision of a batch in one call
    (Triton, or the fallback policy when Triton does not answer).
-2. :func:`conclude` — per trigger, in partition order: apply the guardrails with the guard state as it stands after
+2. :func:`choose` — per trigger, in partition order: apply the guardrails with the guard state as it stands after
    the decisions before it (so two triggers of one user in a batch see each other), choose with the decision's own
-   seed, explain, build the record, and return the next guard state.
+   seed, and return the next guard state.
+3. The policy's ``explain`` — for every chosen decision of the batch at once (one backward pass for a neural policy);
+   then :func:`record` builds each decision record. :func:`conclude` does 2–3 for one trigger.
 
 Everything is a function of its arguments: a replay of the same triggers with the same features, scores and guard
 state reproduces the same decisions, propensities included.
@@ -30,6 +32,7 @@ from schemas.fields import CURRENT_SCHEMA_VERSION
 from serving.guardrails import (
     GuardContext,
     GuardrailConfig,
+    GuardrailLabel,
     SharedGuardState,
     UserGuardState,
     apply_decision,
@@ -37,6 +40,7 @@ from serving.guardrails import (
 )
 from serving.models.inputs import FeatureRow
 from serving.policy import (
+    AcceptanceManyFn,
     ActionSpace,
     Candidate,
     CandidateSources,
@@ -48,17 +52,22 @@ from serving.policy import (
 
 __all__ = [
     "Chooser",
+    "Chosen",
     "Concluded",
     "DecisionPolicy",
+    "Explainer",
     "Prepared",
     "TriggerContext",
+    "choose",
     "conclude",
     "decision_id_for",
     "feature_hash",
     "prepare",
+    "record",
 ]
 
 F32 = npt.NDArray[np.float32]
+Explainer = Callable[[F32, F32], list[list[FeatureContribution]]]
 Chooser = Callable[[npt.NDArray[np.float64], npt.NDArray[np.bool_], int], tuple[int, npt.NDArray[np.float64]]]
 
 
@@ -96,6 +105,8 @@ class TriggerContext:
         current_product_id: the product the trigger concerns, if any.
         cart_product_ids: products in the cart, if known.
         group: the user's fairness group (never a policy input), or ``None``.
+        acceptance_many: CF acceptance of several items in one call ``(user, items) -> [p]`` (agreeing with
+            ``acceptance``), or ``None``.
     """
 
     event: Event
@@ -108,6 +119,7 @@ class TriggerContext:
     current_product_id: str | None = None
     cart_product_ids: tuple[str, ...] = ()
     group: str | None = None
+    acceptance_many: AcceptanceManyFn | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +136,17 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class DecisionPolicy:
-    """Who decides: name, version, where the scores came from, and how a choice is drawn."""
+    """Who decides: name, version, where the scores came from, how a choice is drawn, and how decisions are explained.
+
+    ``explain(states[N, S], chosen[N, A])`` explains N decisions at once (each state with its chosen action's
+    vector) and returns one contribution list per decision, e.g. :func:`~serving.policy.explain_many`.
+    """
 
     name: str
     version: str
     source: PolicySource
     choose: Chooser
-    explain: Callable[[F32, F32], list[FeatureContribution]]
+    explain: Explainer
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +172,7 @@ def prepare(
         product_rows=context.product_rows,
         popular=context.popular,
         acceptance=context.acceptance,
+        acceptance_many=context.acceptance_many,
         user_top_category=top if isinstance(top, str) else None,
     )
     candidates = generate_candidates(sources, space)
@@ -166,7 +183,36 @@ def prepare(
     return Prepared(context, decision_id_for(event.event_id, policy_name), candidates, state, vectors, valid)
 
 
-def conclude(
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """One decision chosen but not yet recorded: the guardrails' verdict, the choice, and the guard state after it.
+
+    Attributes:
+        prepared: the prepared trigger.
+        scores: the policy's scores of its candidates (padded).
+        index: the chosen candidate.
+        propensities: every candidate's probability of being chosen (padded).
+        applied: the guardrails that masked at least one candidate, in rule order.
+        user: the user's guard state after the decision.
+        shared: the partition's shared guard state after the decision.
+    """
+
+    prepared: Prepared
+    scores: npt.NDArray[np.float64]
+    index: int
+    propensities: npt.NDArray[np.float64]
+    applied: tuple[GuardrailLabel, ...]
+    user: UserGuardState
+    shared: SharedGuardState
+
+    @property
+    def vector(self) -> F32:
+        """The chosen candidate's action vector (what its explanation is computed for)."""
+        vector: F32 = self.prepared.vectors[self.index]
+        return vector
+
+
+def choose(
     prepared: Prepared,
     scores: npt.NDArray[np.float64],
     policy: DecisionPolicy,
@@ -174,9 +220,8 @@ def conclude(
     user: UserGuardState,
     shared: SharedGuardState,
     guardrails: GuardrailConfig,
-    attribution_window_s: int,
-) -> Concluded:
-    """Guard, choose, explain and record one decision (see the module docstring)."""
+) -> Chosen:
+    """Guard and choose one decision, and fold it into the guard state (step 2 without the record)."""
     context, event = prepared.context, prepared.context.event
     n = len(prepared.candidates)
     guard_context = GuardContext(
@@ -192,10 +237,24 @@ def conclude(
     guarded = evaluate(actions, guard_context, user, shared, guardrails)
     mask = np.zeros(len(prepared.valid), dtype=np.bool_)
     mask[:n] = guarded.mask
-    index, propensities = policy.choose(np.asarray(scores, dtype=np.float64), mask, seed_for(prepared.decision_id))
-    chosen = prepared.candidates[index]
-    explanation = policy.explain(prepared.state, prepared.vectors[index])
-    decision = Decision(
+    scores = np.asarray(scores, dtype=np.float64)
+    index, propensities = policy.choose(scores, mask, seed_for(prepared.decision_id))
+    next_user, next_shared = apply_decision(user, shared, prepared.candidates[index].action, guard_context, guardrails)
+    return Chosen(prepared, scores, index, propensities, guarded.applied, next_user, next_shared)
+
+
+def record(
+    chosen: Chosen,
+    policy: DecisionPolicy,
+    explanation: list[FeatureContribution],
+    *,
+    attribution_window_s: int,
+) -> Decision:
+    """The decision record of a chosen decision, with its explanation (computed for ``chosen.vector``)."""
+    prepared = chosen.prepared
+    context, event = prepared.context, prepared.context.event
+    index, propensities = chosen.index, chosen.propensities
+    return Decision(
         decision_id=prepared.decision_id,
         event_time=event.event_time,
         schema_version=CURRENT_SCHEMA_VERSION,
@@ -204,20 +263,35 @@ def conclude(
         anonymous_id=event.anonymous_id,
         trigger_event_id=event.event_id,
         trigger_event_type=event.event_type,
-        action=chosen.action,
+        action=prepared.candidates[index].action,
         propensity=float(propensities[index]),
         policy_name=policy.name,
         policy_version=policy.version,
         policy_source=policy.source,
         attribution_window_s=attribution_window_s,
-        candidates=_scored(prepared.candidates, scores, propensities),
+        candidates=_scored(prepared.candidates, chosen.scores, propensities),
         feature_hash=feature_hash(context.user_row, context.session_row, context.scores),
         feature_version=FEATURE_VERSION,
-        guardrails=list(guarded.applied),
+        guardrails=list(chosen.applied),
         explanation=explanation,
     )
-    next_user, next_shared = apply_decision(user, shared, chosen.action, guard_context, guardrails)
-    return Concluded(decision, next_user, next_shared)
+
+
+def conclude(
+    prepared: Prepared,
+    scores: npt.NDArray[np.float64],
+    policy: DecisionPolicy,
+    *,
+    user: UserGuardState,
+    shared: SharedGuardState,
+    guardrails: GuardrailConfig,
+    attribution_window_s: int,
+) -> Concluded:
+    """Guard, choose, explain and record one decision (:func:`choose`, the policy's explanation, :func:`record`)."""
+    chosen = choose(prepared, scores, policy, user=user, shared=shared, guardrails=guardrails)
+    [explanation] = policy.explain(prepared.state[None], chosen.vector[None])
+    decision = record(chosen, policy, explanation, attribution_window_s=attribution_window_s)
+    return Concluded(decision, chosen.user, chosen.shared)
 
 
 def _scored(

@@ -16,7 +16,7 @@ class KafkaConfig:
     # Tansu's first group join waits ~session.timeout/2 (STACK.md); 6 s keeps joins short and still safe.
     session_timeout_ms: int = 6000
     heartbeat_interval_ms: int = 1000
-    linger_ms: int = 5
+    linger_ms: int = 1
     compression: str = "lz4"
     # Every Kairos producer partitions with murmur2 (the Java client's and aiokafka's default), so a key lands on
     # the same partition whichever client wrote it.
@@ -84,7 +84,7 @@ class IngestConfig:
 
     group_id: str = "kairos-ingest"
     batch_size: int = 5000
-    poll_timeout_s: float = 0.05
+    poll_timeout_s: float = 0.005
     max_event_bytes: int = 64 * 1024
     # De-duplication keeps the ids of the last ``dedup_capacity`` records of each partition, evicting ids older
     # than ``dedup_window_s`` of event time behind the partition's watermark.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = [
+    "CONCIERGE_INTENT_ACCURACY",
     "CONCIERGE_MESSAGES",
     "CONCIERGE_QUEUE",
     "CONSUMER_LAG",
@@ -89,6 +90,12 @@ CONCIERGE_QUEUE = Counter(
     "kairos_concierge_queue",
     "Language-model turns by outcome (submitted, rejected_queue_full, expired, follow_up, no_follow_up)",
     ["outcome"],
+    registry=REGISTRY,
+)
+CONCIERGE_INTENT_ACCURACY = Gauge(
+    "kairos_concierge_intent_accuracy",
+    "Held-out accuracy of the concierge's intent and sentiment head (trained at start on the served encoder)",
+    ["head"],
     registry=REGISTRY,
 )
 CONSUMER_LAG = Gauge(

@@ -84,14 +84,6 @@ def has_consent(user_row: FeatureRow | None, purpose: Purpose, config: Guardrail
     return value if isinstance(value, bool) else config.missing_consent_allows
 
 
-def _out_of_stock(action: Action, context: GuardContext) -> bool:
-    """Stock <= 0 masks a product offer; no row, no value or -1 (unknown) allows it."""
-    if action.product_id is None:
-        return False
-    stock = context.product_rows.get(action.product_id, {}).get("stock")
-    return isinstance(stock, int) and not isinstance(stock, bool) and stock <= 0 and stock != -1
-
-
 @dataclass(frozen=True, slots=True)
 class _Facts:
     """What a decision's rules need, computed once per decision."""
@@ -147,25 +139,22 @@ def _type_reasons(kind: InterventionType, facts: _Facts, config: GuardrailConfig
     return tuple(reasons)
 
 
-def _action_reasons(
+def _discount_reasons(
     action: Action, facts: _Facts, context: GuardContext, config: GuardrailConfig
 ) -> tuple[GuardrailLabel, ...]:
-    """The rules that depend on the action's slot: stock, discount caps and budgets, fairness."""
-    reasons = [GuardrailLabel.OUT_OF_STOCK] if _out_of_stock(action, context) else []
-    if action.type is InterventionType.DISCOUNT:
-        cost = discount_value(action, context.session_row, config)
-        checks = (
-            (GuardrailLabel.DISCOUNT_LEVEL_CAP, (action.discount_pct or 0.0) > config.max_discount_pct),
-            (GuardrailLabel.DISCOUNT_USER_COUNT, facts.discount_offers >= config.max_discounts_per_user_day),
-            (
-                GuardrailLabel.DISCOUNT_USER_BUDGET,
-                facts.discount_offered + cost > config.max_discount_value_per_user_day,
-            ),
-            (GuardrailLabel.DISCOUNT_GLOBAL_BUDGET, facts.discount_spent + cost > config.global_discount_budget),
-            (GuardrailLabel.FAIRNESS_DISCOUNT_PARITY, facts.unfair),
-        )
-        reasons += [label for label, active in checks if active]
-    return tuple(reasons)
+    """The rules of a discount's level: level cap, per-user count and value, global budget, fairness."""
+    cost = discount_value(action, context.session_row, config)
+    checks = (
+        (GuardrailLabel.DISCOUNT_LEVEL_CAP, (action.discount_pct or 0.0) > config.max_discount_pct),
+        (GuardrailLabel.DISCOUNT_USER_COUNT, facts.discount_offers >= config.max_discounts_per_user_day),
+        (
+            GuardrailLabel.DISCOUNT_USER_BUDGET,
+            facts.discount_offered + cost > config.max_discount_value_per_user_day,
+        ),
+        (GuardrailLabel.DISCOUNT_GLOBAL_BUDGET, facts.discount_spent + cost > config.global_discount_budget),
+        (GuardrailLabel.FAIRNESS_DISCOUNT_PARITY, facts.unfair),
+    )
+    return tuple(label for label, active in checks if active)
 
 
 def evaluate(
@@ -196,15 +185,26 @@ def evaluate(
     blocked: list[tuple[GuardrailLabel, ...]] = []
     applied: set[GuardrailLabel] = set()
     by_type: dict[InterventionType, tuple[GuardrailLabel, ...]] = {}
+    rows = context.product_rows
     for action in candidates:
         kind = action.type
         if kind is InterventionType.NONE:
             blocked.append(())
             continue
-        if kind not in by_type:
-            by_type[kind] = _type_reasons(kind, facts, config)
-        reasons = by_type[kind] + _action_reasons(action, facts, context, config)
+        reasons = by_type.get(kind)
+        if reasons is None:
+            reasons = by_type[kind] = _type_reasons(kind, facts, config)
+        # The slot's rules: stock <= 0 masks a product offer (no row, no value or -1 = unknown allows it); then a
+        # discount's level, counts and budgets.
+        if action.product_id is not None:
+            row = rows.get(action.product_id)
+            stock = row.get("stock") if row is not None else None
+            if isinstance(stock, int) and not isinstance(stock, bool) and stock <= 0 and stock != -1:
+                reasons += (GuardrailLabel.OUT_OF_STOCK,)
+        if kind is InterventionType.DISCOUNT:
+            reasons += _discount_reasons(action, facts, context, config)
         blocked.append(reasons)
-        applied.update(reasons)
+        if reasons:
+            applied.update(reasons)
     mask = np.array([not reasons for reasons in blocked], dtype=np.bool_)
     return GuardResult(mask, tuple(lb for lb in RULE_ORDER if lb in applied), tuple(blocked))

@@ -21,21 +21,45 @@ Keep = Literal["latest", "first"]
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What a session's label will be learned from: the inputs, when they were seen, what was predicted from them."""
+    """What a session's label will be learned from: the rows seen, when, and (once computed) their inputs and the
+    probability served for them.
+
+    Attributes:
+        t: event time of the rows.
+        x: the model inputs of the rows, ``None`` until first needed.
+        p: the probability served for these rows, ``None`` unless something asked for it before the label came.
+        rows: the feature rows, by reference (merged left to right: a later row's keys win); rows are never
+            modified after they are built, so keeping the reference is safe.
+    """
 
     t: datetime
-    x: dict[str, float]
-    p: float
+    x: dict[str, float] | None
+    p: float | None
+    rows: tuple[FeatureRow, ...] = ()
 
 
 class DelayedLabelClassifier:
     """``StandardScaler | LogisticRegression`` on feature rows, learning when a session's outcome is known.
 
-    :meth:`predict_proba_one` scores a row and remembers a :class:`Snapshot` for the session (the latest one, or the
-    first one, per ``keep``). :meth:`label` pops the snapshot, updates the progressive score with the probability
-    that was served from it, then learns from it. Memory is bounded: at most ``max_pending`` sessions wait for a
-    label (the least recently snapshotted is evicted first) and a snapshot older than ``max_age`` of event time
-    (measured against the ``t`` of later calls) is dropped unlabelled. Evictions are counted, never learned from.
+    :meth:`observe_one` remembers a session's rows as a :class:`Snapshot` (the latest one, or the first one, per
+    ``keep``). A ``latest`` snapshot is replaced on every event, so it is stored *unscored*: the feature rows are kept
+    by reference and vectorised only when needed. A ``first`` snapshot is taken once per session, so it is scored
+    when taken (cheap, and its metric is exactly that of scoring every event).
+    :meth:`predict_pending_one` scores rows on request; when they are the rows of the session's pending snapshot,
+    the answer is recorded as that snapshot's served probability. :meth:`predict_proba_one` does both (remember,
+    then score). :meth:`label` pops the snapshot, updates the progressive score, then learns from it.
+
+    **Progressive validation rule.** The probability a label is scored against always comes from the model *before*
+    it learns that label: the probability served for the snapshot if one was asked for, else the model's
+    probability for the snapshot's inputs computed at label time, just before learning. Both are honest
+    (out-of-sample); the second uses a model that may have learned other sessions' labels since the snapshot was
+    taken, so it can differ slightly from scoring every event eagerly. When no label is learned between a snapshot
+    and its label, the two are identical. What is *learned* (the snapshot's inputs and the label) does not depend on
+    whether anything asked.
+
+    Memory is bounded: at most ``max_pending`` sessions wait for a label (the least recently snapshotted is evicted
+    first) and a snapshot older than ``max_age`` of event time (measured against the ``t`` of later calls) is
+    dropped unlabelled. Evictions are counted, never learned from.
 
     Args:
         inputs: the feature specs read from the row.
@@ -83,8 +107,60 @@ class DelayedLabelClassifier:
     def _proba(self, x: dict[str, float]) -> float:
         return clip_proba(float(self.model.predict_proba_one(x).get(True, 0.5)))
 
+    def _vector(self, rows: tuple[FeatureRow, ...]) -> dict[str, float]:
+        if len(rows) == 1:
+            return to_vector(rows[0], self.inputs)
+        merged: dict[str, object] = {}
+        for row in rows:
+            merged.update(row)
+        return to_vector(merged, self.inputs)
+
+    def observe_one(self, session_id: str, t: datetime, *rows: FeatureRow) -> None:
+        """Remember a session's feature rows as its snapshot (per ``keep``), without scoring them.
+
+        Args:
+            session_id: the session the rows describe.
+            t: event time of the rows; drives age-based eviction.
+            *rows: the feature rows (contract names), merged left to right; kept by reference, never modified.
+                With ``keep="first"``, a new snapshot is scored at once (its probability counts as served).
+        """
+        self._expire(t)
+        if session_id in self._pending:
+            if self.keep == "latest":
+                self._pending[session_id] = Snapshot(t, None, None, rows)
+                self._pending.move_to_end(session_id)
+        else:
+            if self.keep == "first":  # taken once per session, so scored when taken, as if served
+                x = self._vector(rows)
+                self._pending[session_id] = Snapshot(t, x, self._proba(x), rows)
+            else:
+                self._pending[session_id] = Snapshot(t, None, None, rows)
+            while len(self._pending) > self.max_pending:
+                self._pending.popitem(last=False)
+                self.evicted += 1
+
+    def predict_pending_one(self, session_id: str, *rows: FeatureRow) -> float:
+        """Score rows; when they are the session's pending snapshot (the same row objects), record the answer as the
+        probability served for it, which its label will then be scored against.
+
+        Args:
+            session_id: the session the rows describe.
+            *rows: the feature rows, merged left to right (not modified).
+
+        Returns:
+            The probability of the positive class, in ``[ε, 1 - ε]``.
+        """
+        snapshot = self._pending.get(session_id)
+        if snapshot is not None and snapshot.p is None and _same_rows(snapshot.rows, rows):
+            x = snapshot.x if snapshot.x is not None else self._vector(rows)
+            p = self._proba(x)
+            self._pending[session_id] = Snapshot(snapshot.t, x, p, snapshot.rows)
+            return p
+        return self._proba(self._vector(rows))
+
     def predict_proba_one(self, session_id: str, features: FeatureRow, t: datetime) -> float:
-        """Score a session from its feature row and remember the snapshot its label will be learned from.
+        """Remember the row as the session's snapshot (per ``keep``), then score it (:meth:`observe_one`, then
+        :meth:`predict_pending_one`).
 
         Args:
             session_id: the session the row describes.
@@ -94,19 +170,8 @@ class DelayedLabelClassifier:
         Returns:
             The probability of the positive class, in ``[ε, 1 - ε]``.
         """
-        x = to_vector(features, self.inputs)
-        p = self._proba(x)
-        self._expire(t)
-        if session_id in self._pending:
-            if self.keep == "latest":
-                self._pending[session_id] = Snapshot(t, x, p)
-                self._pending.move_to_end(session_id)
-        else:
-            self._pending[session_id] = Snapshot(t, x, p)
-            while len(self._pending) > self.max_pending:
-                self._pending.popitem(last=False)
-                self.evicted += 1
-        return p
+        self.observe_one(session_id, t, features)
+        return self.predict_pending_one(session_id, features)
 
     def label(self, session_id: str, purchased: bool) -> float | None:
         """Learn a session's outcome from its remembered snapshot (score first, then learn).
@@ -116,16 +181,19 @@ class DelayedLabelClassifier:
             purchased: whether it ended with a purchase.
 
         Returns:
-            The probability that had been served from the snapshot, or ``None`` when no snapshot is pending
-            (never scored, already labelled, or evicted).
+            The probability the label was scored against (the served one, else the model's before learning, see
+            the class docstring), or ``None`` when no snapshot is pending (never observed, already labelled, or
+            evicted).
         """
         snapshot = self._pending.pop(session_id, None)
         if snapshot is None:
             return None
+        x = snapshot.x if snapshot.x is not None else self._vector(snapshot.rows)
+        p = snapshot.p if snapshot.p is not None else self._proba(x)
         y = self._target(purchased)
-        self.score.update(y, snapshot.p)
-        self.model.learn_one(snapshot.x, y)
-        return snapshot.p
+        self.score.update(y, p)
+        self.model.learn_one(x, y)
+        return p
 
     def learn_one(self, features: FeatureRow, y: bool) -> None:
         """Learn one labelled row at once, without the pending memory (backfills, replays); scored progressively."""
@@ -154,3 +222,8 @@ class DelayedLabelClassifier:
                 return
             self._pending.popitem(last=False)
             self.evicted += 1
+
+
+def _same_rows(a: tuple[FeatureRow, ...], b: tuple[FeatureRow, ...]) -> bool:
+    """Whether two row tuples hold the same row objects."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))

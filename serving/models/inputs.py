@@ -61,7 +61,7 @@ def to_vector(row: FeatureRow | None, specs: tuple[FeatureSpec, ...]) -> dict[st
 
     Numbers go through :func:`signed_log1p`, booleans become 0/1, a non-empty string ``v`` of feature ``f``
     becomes the one-hot key ``"f=v"``. Missing, ``None`` and non-finite values are left out (River models treat an
-    absent key as zero / unknown).
+    absent key as zero / unknown). Keys come in ``specs`` order.
 
     Args:
         row: the feature row, or ``None`` when the entity has none yet.
@@ -77,18 +77,35 @@ def to_vector(row: FeatureRow | None, specs: tuple[FeatureSpec, ...]) -> dict[st
     x: dict[str, float] = {}
     if row is None:
         return x
-    for spec in specs:
-        value = row.get(spec.name)
+    get, log1p, copysign, isfinite = row.get, math.log1p, math.copysign, math.isfinite
+    for name, is_string in _plan(specs):
+        value = get(name)
         if value is None:
             continue
-        if spec.dtype == "string":
+        if is_string:
             if isinstance(value, str) and value:
-                x[f"{spec.name}={value}"] = 1.0
-        elif isinstance(value, bool):
-            x[spec.name] = 1.0 if value else 0.0
-        elif isinstance(value, int | float) and math.isfinite(value):
-            x[spec.name] = signed_log1p(float(value))
+                x[f"{name}={value}"] = 1.0
+        elif value is True or value is False:
+            x[name] = 1.0 if value else 0.0
+        elif isinstance(value, int | float) and isfinite(value):
+            number = float(value)
+            x[name] = copysign(log1p(abs(number)), number)  # signed_log1p, inlined
     return x
+
+
+_PLANS: dict[int, tuple[tuple[FeatureSpec, ...], tuple[tuple[str, bool], ...]]] = {}
+
+
+def _plan(specs: tuple[FeatureSpec, ...]) -> tuple[tuple[str, bool], ...]:
+    """``(name, is_string)`` per spec, remembered per specs tuple (kept, so its id is not reused)."""
+    hit = _PLANS.get(id(specs))
+    if hit is not None and hit[0] is specs:
+        return hit[1]
+    plan = tuple((spec.name, spec.dtype == "string") for spec in specs)
+    if len(_PLANS) >= 64:  # spec tuples are module constants: a handful; never grow without bound
+        _PLANS.clear()
+    _PLANS[id(specs)] = (specs, plan)
+    return plan
 
 
 def dense_vector(row: FeatureRow | None, specs: tuple[FeatureSpec, ...]) -> dict[str, float]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from river import optim, reco
 
@@ -70,6 +72,31 @@ class OfferAcceptanceModel:
             return 0.5
         low, high = OFFER_PROBA_BOUNDS
         return min(max(self._raw(user, item), low), high)
+
+    def predict_proba_many(self, user: str, items: Sequence[str]) -> list[float]:
+        """:meth:`predict_proba_one` for several items of one user: the same numbers, the user's terms read once.
+
+        >>> model = OfferAcceptanceModel(seed=1)
+        >>> model.learn_one("u1", "shoes", accepted=True)
+        >>> many = model.predict_proba_many("u1", ["shoes", "hats"])
+        >>> many == [model.predict_proba_one("u1", item) for item in ("shoes", "hats")]
+        True
+        """
+        if self.score.labels == 0:
+            return [0.5] * len(items)
+        low, high = OFFER_PROBA_BOUNDS
+        mf = self.mf
+        base = float(mf.global_mean.get()) + float(mf.u_biases.get(user, 0.0))
+        i_biases, i_latents, p_u = mf.i_biases, mf.i_latents, mf.u_latents.get(user)
+        out: list[float] = []
+        for item in items:
+            y = base + float(i_biases.get(item, 0.0))
+            if p_u is not None:
+                q_i = i_latents.get(item)
+                if q_i is not None:
+                    y += float(np.dot(p_u, q_i))
+            out.append(min(max(y, low), high))
+        return out
 
     def learn_one(self, user: str, item: str, accepted: bool) -> None:
         """Learn one response; the progressive score sees the prediction made before learning."""

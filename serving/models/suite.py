@@ -50,9 +50,14 @@ class ModelSuite:
     Per event, in order: offer feedback (impression opens, click/dismiss resolve, add-to-cart or purchase of an
     offered product accepts, session end declines what is still open); then the session outcome: the session's first
     purchase labels it ``purchased``, a ``session_end`` of an unlabelled session labels it not purchased, and any
-    other event of an open session scores it (which stores the snapshot the label will be learned from). A session's
-    first scored event also fits the segments on its user row. Events of a session after its first purchase only
-    feed offer feedback. Models are public attributes for serving to query; checkpoint with ``pickle.dumps(suite)``.
+    other event of an open session stores its rows as the snapshot the label will be learned from (by reference,
+    unscored: scoring every event would cost a vectorisation and a prediction per event). A session's first such
+    event also fits the segments on its user row. Events of a session after its first purchase only feed offer
+    feedback. A decision asks for the session's scores with :meth:`session_scores`; those answers are the served
+    probabilities the labels are scored against, and a label nobody asked about is scored with the model's
+    probability just before it learns the label (the rule is in
+    :class:`~serving.models.delayed.DelayedLabelClassifier`). Models are public attributes for serving to query;
+    checkpoint with ``pickle.dumps(suite)``.
 
     Args:
         seed: seeds the offer and segment models.
@@ -89,17 +94,14 @@ class ModelSuite:
         self.events = 0
         self._purchased: OrderedDict[str, bool] = OrderedDict()
 
-    def observe(self, event: Event, session_row: FeatureRow | None, user_row: FeatureRow | None) -> SessionScores:
-        """Update every model an event concerns.
+    def observe(self, event: Event, session_row: FeatureRow | None, user_row: FeatureRow | None) -> None:
+        """Update every model an event concerns; nothing is scored here (see :meth:`session_scores`).
 
         Args:
             event: a validated event, in event-time order per session.
-            session_row: the session's feature row as of this event (``None`` when none yet).
-            user_row: the user's feature row as of this event (``None`` when none yet).
-
-        Returns:
-            The abandonment and propensity scores the event's session got (the same predictions the delayed labels
-            will be learned against; ``None`` for a session already labelled).
+            session_row: the session's feature row as of this event (``None`` when none yet); kept by reference
+                as the pending snapshot, so it must not be modified afterwards.
+            user_row: the user's feature row as of this event (``None`` when none yet); likewise.
         """
         self.events += 1
         sid, t = event.session_id, event.event_time
@@ -129,12 +131,33 @@ class ModelSuite:
                 self._remember(sid, purchased=False)
                 if user_row is not None:
                     self.segments.learn_one(user_row)
-            features = {**user_row, **session_row} if user_row and session_row else (session_row or user_row or {})
-            return SessionScores(
-                self.abandonment.predict_proba_one(sid, features, t),
-                self.propensity.predict_proba_one(sid, user_row or {}, t),
-            )
-        return SessionScores()
+            self.abandonment.observe_one(sid, t, *_session_inputs(session_row, user_row))
+            self.propensity.observe_one(sid, t, *_user_inputs(user_row))
+
+    def session_scores(
+        self, session_id: str, session_row: FeatureRow | None, user_row: FeatureRow | None
+    ) -> SessionScores:
+        """The abandonment and propensity scores of a session, asked for right after :meth:`observe` of its event.
+
+        Only an open session is scored (observed, not yet labelled): ``SessionScores()`` for a session that ended
+        or already purchased. Called with the rows :meth:`observe` got (the same objects), the answers become the
+        served probabilities its labels are scored against (see
+        :class:`~serving.models.delayed.DelayedLabelClassifier`); scoring changes no model.
+
+        Args:
+            session_id: the session.
+            session_row: the session's row as passed to :meth:`observe`.
+            user_row: the user's row as passed to :meth:`observe`.
+
+        Returns:
+            The scores; ``None`` where the session is not open.
+        """
+        if self._purchased.get(session_id, True):
+            return SessionScores()
+        return SessionScores(
+            self.abandonment.predict_pending_one(session_id, *_session_inputs(session_row, user_row)),
+            self.propensity.predict_pending_one(session_id, *_user_inputs(user_row)),
+        )
 
     def metrics(self) -> dict[str, float]:
         """Every model's metrics flattened, e.g. ``abandonment_roc_auc``, ``offer_acceptance_log_loss``."""
@@ -167,3 +190,13 @@ class ModelSuite:
     def _learn_offers(self, outcomes: Iterable[OfferOutcome]) -> None:
         for outcome in outcomes:
             self.offers.learn_one(outcome.user, outcome.item, outcome.accepted)
+
+
+def _session_inputs(session_row: FeatureRow | None, user_row: FeatureRow | None) -> tuple[FeatureRow, ...]:
+    """The abandonment model's rows: user then session (session keys win), empty rows left out."""
+    return tuple(row for row in (user_row, session_row) if row)
+
+
+def _user_inputs(user_row: FeatureRow | None) -> tuple[FeatureRow, ...]:
+    """The propensity model's rows: the user's, if it has one."""
+    return (user_row,) if user_row else ()

@@ -17,7 +17,14 @@ from serving.policy.actions import (
     slots_of,
 )
 from serving.policy.base import DEFAULT_STRATUM, MASKED_SCORE, Choice, Feedback, Policy, check_batch, decide
-from serving.policy.candidates import AcceptanceFn, Candidate, CandidateSources, Relation, generate_candidates
+from serving.policy.candidates import (
+    AcceptanceFn,
+    AcceptanceManyFn,
+    Candidate,
+    CandidateSources,
+    Relation,
+    generate_candidates,
+)
 from serving.policy.dqn import DEFAULT_TARGET_SYNC, DQNPolicy, Exploration
 from serving.policy.errors import (
     NoAllowedActionError,
@@ -28,7 +35,7 @@ from serving.policy.errors import (
     PolicyInputError,
     UnknownStratumError,
 )
-from serving.policy.explain import explain, gradient_x_input
+from serving.policy.explain import explain, explain_many, gradient_x_input, gradient_x_input_many
 from serving.policy.exploration import (
     best_index,
     check_decision,
@@ -72,6 +79,7 @@ __all__ = [
     "STATE_VERSION",
     "TRIGGERS",
     "AcceptanceFn",
+    "AcceptanceManyFn",
     "ActionSpace",
     "Candidate",
     "CandidateSources",
@@ -107,10 +115,12 @@ __all__ = [
     "draw",
     "epsilon_greedy_propensities",
     "explain",
+    "explain_many",
     "export_torchscript",
     "fixed_actions",
     "generate_candidates",
     "gradient_x_input",
+    "gradient_x_input_many",
     "greedy_propensities",
     "igw_propensities",
     "load_torchscript",

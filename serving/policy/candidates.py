@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Final
+
+from msgspec import Struct
 
 from schemas.decisions import Action, InterventionType
 from serving.models.inputs import FeatureRow
@@ -13,6 +16,7 @@ from serving.policy.actions import ActionSpace, fixed_actions
 
 __all__ = [
     "AcceptanceFn",
+    "AcceptanceManyFn",
     "Candidate",
     "CandidateSources",
     "Relation",
@@ -21,6 +25,9 @@ __all__ = [
 
 AcceptanceFn = Callable[[str, str], float]
 """P(user accepts an offer of item), e.g. ``ModelSuite.offers.predict_proba_one``; items as ``offer_item`` names."""
+
+AcceptanceManyFn = Callable[[str, Sequence[str]], Sequence[float]]
+"""P(user accepts an offer of each item), e.g. ``ModelSuite.offers.predict_proba_many``."""
 
 
 class Relation(StrEnum):
@@ -33,9 +40,11 @@ class Relation(StrEnum):
     USER_TOP_CATEGORY = "user_top_category"
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(Struct, frozen=True):
     """One action a policy may choose, with what the generator knew about it.
+
+    An immutable msgspec ``Struct`` rather than the house's frozen dataclass: up to K are built per decision, and a
+    frozen dataclass's ``__init__`` (one ``object.__setattr__`` per field) costs ~6x as much here.
 
     Attributes:
         action: the action itself.
@@ -62,6 +71,9 @@ class CandidateSources:
         popular: product ids ranked by popularity, best first.
         acceptance: the CF acceptance callable, or ``None``.
         user_top_category: the user's ``top_category`` ('' or ``None`` when unknown).
+        acceptance_many: the CF acceptance of several items of one user in one call (e.g.
+            ``ModelSuite.offers.predict_proba_many``), used instead of ``acceptance`` when set; it must agree with
+            ``acceptance`` item by item.
     """
 
     user_key: str | None = None
@@ -71,6 +83,7 @@ class CandidateSources:
     popular: tuple[str, ...] = ()
     acceptance: AcceptanceFn | None = None
     user_top_category: str | None = None
+    acceptance_many: AcceptanceManyFn | None = None
 
     @property
     def anchor_product_id(self) -> str | None:
@@ -94,44 +107,86 @@ def _co_purchased(sources: CandidateSources, product_id: str) -> tuple[str, ...]
     return ()
 
 
-def _pool(sources: CandidateSources, space: ActionSpace) -> tuple[dict[str, set[Relation]], dict[str, int]]:
-    """Products to offer, in source order (current product's neighbours, cart's neighbours, popularity)."""
+_RELATION_BITS: Final = {relation: 1 << i for i, relation in enumerate(Relation)}
+_RELATION_SETS: dict[int, frozenset[Relation]] = {}
+
+
+def _relations(bits: int) -> frozenset[Relation]:
+    """The relation set of a bit mask (one shared frozenset per mask)."""
+    found = _RELATION_SETS.get(bits)
+    if found is None:
+        found = _RELATION_SETS[bits] = frozenset(r for r, bit in _RELATION_BITS.items() if bits & bit)
+    return found
+
+
+def _pool(sources: CandidateSources, space: ActionSpace) -> tuple[dict[str, int], dict[str, int]]:
+    """Products to offer, in source order (current product's neighbours, cart's neighbours, popularity), with their
+    relations as bit masks, and the popularity ranks."""
     excluded = set(sources.cart_product_ids)
     if sources.current_product_id:
         excluded.add(sources.current_product_id)
-    pool: dict[str, set[Relation]] = {}
+    pool: dict[str, int] = {}
 
-    def add(product_id: str, relation: Relation) -> None:
-        if product_id not in excluded:
-            pool.setdefault(product_id, set()).add(relation)
+    def add(product_ids: Iterable[str], bit: int) -> None:
+        for product_id in product_ids:
+            if product_id not in excluded:
+                pool[product_id] = pool.get(product_id, 0) | bit
 
     if sources.current_product_id:
-        for pid in _co_purchased(sources, sources.current_product_id):
-            add(pid, Relation.CO_PURCHASED_CURRENT)
+        add(_co_purchased(sources, sources.current_product_id), _RELATION_BITS[Relation.CO_PURCHASED_CURRENT])
     for cart_pid in sources.cart_product_ids:
-        for pid in _co_purchased(sources, cart_pid):
-            add(pid, Relation.CO_PURCHASED_CART)
+        add(_co_purchased(sources, cart_pid), _RELATION_BITS[Relation.CO_PURCHASED_CART])
     ranks: dict[str, int] = {}
+    popular = [pid for pid in sources.popular[: space.max_popular] if pid]
+    add(popular, _RELATION_BITS[Relation.POPULAR])
     for rank, pid in enumerate(sources.popular[: space.max_popular]):
         if pid:
-            add(pid, Relation.POPULAR)
             ranks.setdefault(pid, rank)
     return pool, ranks
 
 
-def _acceptance(sources: CandidateSources, item: str) -> float | None:
-    if sources.acceptance is None or not sources.user_key:
-        return None
-    return float(sources.acceptance(sources.user_key, item))
+def _acceptances(sources: CandidateSources, items: Sequence[str]) -> Sequence[float | None]:
+    """CF acceptance of each item for the user (``None`` each without a CF source or a user)."""
+    user, many, one = sources.user_key, sources.acceptance_many, sources.acceptance
+    if user and many is not None:
+        return [float(p) for p in many(user, items)]
+    if user and one is not None:
+        return [float(one(user, item)) for item in items]
+    return [None] * len(items)
 
 
-def _context_relations(sources: CandidateSources, category: str | None, anchor_category: str | None) -> set[Relation]:
-    relations: set[Relation] = set()
-    if category is not None and category == anchor_category:
-        relations.add(Relation.SAME_CATEGORY)
-    if category is not None and category == (sources.user_top_category or None):
-        relations.add(Relation.USER_TOP_CATEGORY)
-    return relations
+def _context_bits(category: str | None, anchor_category: str | None, top_category: str | None) -> int:
+    bits = 0
+    if category is not None:
+        if category == anchor_category:
+            bits |= _RELATION_BITS[Relation.SAME_CATEGORY]
+        if category == top_category:
+            bits |= _RELATION_BITS[Relation.USER_TOP_CATEGORY]
+    return bits
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What candidate generation derives from an action space alone (computed once per space)."""
+
+    fixed: tuple[Action, ...]
+    fixed_items: tuple[str, ...]
+    upsell: bool
+    cross_sell: bool
+
+
+_PLANS: dict[ActionSpace, _Plan] = {}
+
+
+def _plan(space: ActionSpace) -> _Plan:
+    plan = _PLANS.get(space)
+    if plan is None:
+        fixed = fixed_actions(space)[: space.max_candidates]
+        items = tuple(offer_item(None, a.type.value) for a in fixed)
+        plan = _Plan(fixed, items, space.offers(InterventionType.UPSELL), space.offers(InterventionType.CROSS_SELL))
+        if len(_PLANS) < 64:  # spaces are configuration: a handful per process
+            _PLANS[space] = plan
+    return plan
 
 
 def generate_candidates(sources: CandidateSources, space: ActionSpace | None = None) -> tuple[Candidate, ...]:
@@ -144,7 +199,8 @@ def generate_candidates(sources: CandidateSources, space: ActionSpace | None = N
     ties and the no-CF case keeping pool order. A product in a different category than the anchor product (current,
     else first in the cart) is offered as a ``cross_sell``, otherwise as an ``upsell``. Categories are the user's top
     category and the ranked products' categories, except the anchor's, at most ``max_categories``; they take their
-    share of the K slots before products do.
+    share of the K slots before products do. CF acceptance is asked once per distinct item, in one
+    ``acceptance_many`` call when the sources have one.
 
     Args:
         sources: the shopper's context and the candidate sources.
@@ -159,46 +215,61 @@ def generate_candidates(sources: CandidateSources, space: ActionSpace | None = N
     [('cross_sell', 'p2'), ('upsell', 'p3'), ('upsell', 'p4'), ('cross_sell', 'socks')]
     """
     space = space or ActionSpace()
+    plan = _plan(space)
     k = space.max_candidates
-    fixed = fixed_actions(space)[:k]
-    items = {a: offer_item(None, a.type.value) for a in fixed}  # the discount levels share one CF item
-    scores = {item: _acceptance(sources, item) for item in dict.fromkeys(items.values())}
-    out = [Candidate(action=a, acceptance=scores[items[a]]) for a in fixed]
-    remaining = k - len(out)
-    offers_products = space.offers(InterventionType.UPSELL) or space.offers(InterventionType.CROSS_SELL)
-    if remaining <= 0 or not offers_products:
+    remaining = k - len(plan.fixed)
+    products_offered = remaining > 0 and (plan.upsell or plan.cross_sell)
+    pool, ranks = _pool(sources, space) if products_offered else ({}, {})
+    # Every distinct CF item of the decision in one call: the fixed actions' (the discount levels share one), the
+    # pool's products, and the category item.
+    category_item = offer_item(None, InterventionType.CROSS_SELL.value)
+    items = list(dict.fromkeys((*plan.fixed_items, *pool, *((category_item,) if products_offered else ()))))
+    acceptance = dict(zip(items, _acceptances(sources, items), strict=True))
+    out = [Candidate(a, acceptance[item]) for a, item in zip(plan.fixed, plan.fixed_items, strict=True)]
+    if not products_offered:
         return tuple(out)
 
+    rows = sources.product_rows
     anchor_category = sources.category_of(sources.anchor_product_id)
-    pool, ranks = _pool(sources, space)
-    scored = [(pid, _acceptance(sources, pid), order) for order, pid in enumerate(pool)]
-    scored.sort(key=lambda item: (-(item[1] if item[1] is not None else 0.0), item[2]))
-    category_of = {pid: sources.category_of(pid) for pid in pool}
+    # (-acceptance, pool order, id, acceptance, category), sorted: highest acceptance first, ties in pool order.
+    ranked: list[tuple[float, int, str, float | None, str | None]] = []
+    for order, pid in enumerate(pool):
+        p = acceptance[pid]
+        row = rows.get(pid)
+        value = row.get("category") if row is not None else None
+        category = value if isinstance(value, str) and value else None
+        ranked.append((-(p if p is not None else 0.0), order, pid, p, category))
+    ranked.sort()
 
+    top_category = sources.user_top_category or None
+    most = min(space.max_categories, remaining)
     categories: list[str] = []
-    if space.offers(InterventionType.CROSS_SELL):
-        seen = [sources.user_top_category or None] + [category_of[pid] for pid, _, _ in scored]
-        for category in seen:
+    if plan.cross_sell and most > 0:
+        for category in (top_category, *(entry[4] for entry in ranked)):
             if category is not None and category != anchor_category and category not in categories:
                 categories.append(category)
-    categories = categories[: min(space.max_categories, remaining)]
+                if len(categories) >= most:
+                    break
 
     products: list[Candidate] = []
-    for pid, acceptance, _ in scored:
-        if len(products) >= remaining - len(categories):
+    room = remaining - len(categories)
+    same_bit, top_bit = _RELATION_BITS[Relation.SAME_CATEGORY], _RELATION_BITS[Relation.USER_TOP_CATEGORY]
+    for _, _, pid, p, category in ranked:
+        if len(products) >= room:
             break
-        category = category_of[pid]
         crossing = category is not None and anchor_category is not None and category != anchor_category
-        kind = InterventionType.CROSS_SELL if crossing else InterventionType.UPSELL
-        if not space.offers(kind):
+        if not (plan.cross_sell if crossing else plan.upsell):
             continue
-        relations = pool[pid] | _context_relations(sources, category, anchor_category)
+        kind = InterventionType.CROSS_SELL if crossing else InterventionType.UPSELL
+        bits = pool[pid]
+        if category is not None:  # _context_bits, inlined
+            bits |= (same_bit if category == anchor_category else 0) | (top_bit if category == top_category else 0)
         action = Action(type=kind, product_id=pid, category=category)
-        products.append(Candidate(action, acceptance, frozenset(relations), ranks.get(pid)))
+        products.append(Candidate(action, p, _relations(bits), ranks.get(pid)))
 
-    category_acceptance = _acceptance(sources, offer_item(None, InterventionType.CROSS_SELL.value))
+    category_acceptance = acceptance[category_item]
     for category in categories:
         action = Action(type=InterventionType.CROSS_SELL, category=category)
-        context = frozenset(_context_relations(sources, category, anchor_category))
+        context = _relations(_context_bits(category, anchor_category, top_category))
         products.append(Candidate(action, category_acceptance, context))
     return tuple(out + products)

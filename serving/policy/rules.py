@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 from schemas.decisions import FeatureContribution, InterventionType
 from serving.policy.base import MASKED_SCORE, Feedback, check_batch
-from serving.policy.exploration import best_index, greedy_propensities
+from serving.policy.exploration import greedy_propensities
 from serving.policy.state import StateEncoder
 
 __all__ = ["RULES_VERSION", "RulePolicy"]
@@ -85,7 +85,8 @@ class RulePolicy:
     ) -> tuple[int, npt.NDArray[np.float64]]:
         """The best allowed candidate (lowest index on ties), propensity 1; ``seed`` is unused."""
         del seed
-        return best_index(scores, mask), greedy_propensities(scores, mask)
+        propensities = greedy_propensities(scores, mask)  # all the mass on best_index(scores, mask)
+        return int(propensities.argmax()), propensities
 
     def learn_one(self, feedback: Feedback) -> None:
         """Rules do not learn."""
@@ -100,6 +101,20 @@ class RulePolicy:
                 return name
         return "default"
 
+    def rules_of(self, states: npt.NDArray[np.float32]) -> list[str]:
+        """:meth:`rule_of` for every row of ``states[N, S]``, in one pass."""
+        s = np.asarray(states, dtype=np.float32).reshape(-1, self.state_dim)
+        rules = np.full(s.shape[0], "default", dtype=object)
+        for name, cond in reversed(self._conditions(s).items()):  # the first matching rule is written last
+            rules[cond] = name
+        return [str(rule) for rule in rules]
+
     def explain(self, state: npt.NDArray[np.float32]) -> list[FeatureContribution]:
         """The rule that decided, as one contribution named ``rule=<name>``."""
         return [FeatureContribution(name=f"rule={self.rule_of(state)}", value=1.0, contribution=1.0)]
+
+    def explain_many(self, states: npt.NDArray[np.float32]) -> list[list[FeatureContribution]]:
+        """:meth:`explain` for every row of ``states[N, S]``."""
+        return [
+            [FeatureContribution(name=f"rule={rule}", value=1.0, contribution=1.0)] for rule in self.rules_of(states)
+        ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -145,11 +145,39 @@ def _number(row: FeatureRow | None, name: str) -> float | None:
     return float(value)
 
 
-def _bool(value: object) -> float:
-    return 1.0 if value is True else 0.0
+def _fill(x: list[float], row: FeatureRow, slots: tuple[tuple[str, int, Transform], ...]) -> None:
+    """Write ``row``'s transformed values into their slots of ``x`` (``_log``, ``_raw`` and ``_bool``, inlined)."""
+    get, isfinite = row.get, math.isfinite
+    for name, i, transform in slots:
+        value = get(name)
+        if value is True:
+            x[i] = 1.0
+        elif value is None or value is False or transform == "bool":
+            x[i] = 0.0
+        elif isinstance(value, int | float) and isfinite(value):
+            number = float(value)
+            if transform == "log":
+                x[i] = math.copysign(math.log1p(abs(number)), number)  # signed_log1p
+            else:
+                x[i] = max(-_RAW_BOUND, min(_RAW_BOUND, number))
+        else:
+            x[i] = 0.0
 
 
-_TRANSFORMS: Final[dict[Transform, Callable[[object], float]]] = {"log": _log, "raw": _raw, "bool": _bool}
+class _ActionColumns(NamedTuple):
+    """Positions of the action vector's non-one-hot dimensions."""
+
+    discount_pct: int
+    has_product: int
+    has_category: int
+    price: int
+    price_vs_anchor: int
+    views_1h: int
+    purchases_1h: int
+    conversion_rate_1h: int
+    cf_acceptance: int
+    has_cf_acceptance: int
+    popularity: int
 
 
 class StateEncoder:
@@ -167,6 +195,10 @@ class StateEncoder:
 
     Args:
         config: layout options (default :class:`StateConfig()`).
+        product_cache_size: most product rows whose encoded part is remembered (see :meth:`encode_candidates`).
+
+    Raises:
+        PolicyConfigError: a non-positive ``product_cache_size``.
 
     >>> enc = StateEncoder()
     >>> enc.version, len(enc.state_names), len(enc.action_names)
@@ -176,7 +208,9 @@ class StateEncoder:
     ['trigger=exit_intent', 'exit_intent', 'has_user_row', 'has_session_row', 'segment=2']
     """
 
-    def __init__(self, config: StateConfig | None = None) -> None:
+    def __init__(self, config: StateConfig | None = None, *, product_cache_size: int = 4096) -> None:
+        if product_cache_size < 1:
+            raise PolicyConfigError(f"product_cache_size must be >= 1, got {product_cache_size}")
         self.config = config or StateConfig()
         protected = self.config.protected_attributes | {
             spec.name for spec in (*SESSION_FEATURES, *USER_FEATURES, *PRODUCT_FEATURES) if spec.protected
@@ -184,8 +218,8 @@ class StateEncoder:
         self.protected = frozenset(protected)
         session = tuple(item for item in _SESSION_INPUTS if item[0] not in protected)
         user = tuple(item for item in _USER_INPUTS if item[0] not in protected)
-        self._session = tuple((name, _TRANSFORMS[t]) for name, t in session)
-        self._user = tuple((name, _TRANSFORMS[t]) for name, t in user)
+        self._session = session
+        self._user = user
         self._read_intent = "last_intent" not in protected
         self._read_top = "top_category" not in protected
         self._product = tuple(name for name in ACTION_INPUTS if name not in protected)
@@ -209,11 +243,17 @@ class StateEncoder:
         self._triggers = {t: si[f"trigger={t}"] for t in TRIGGERS}
         self._session_slots = tuple((name, si[name], transform) for name, transform in self._session)
         self._user_slots = tuple((name, si[name], transform) for name, transform in self._user)
+        flags = ("has_session_row", "has_user_row", "abandonment_risk", "purchase_propensity")
+        self._flags = tuple(si[n] for n in flags)
+        self._top_slot = si["has_top_category"] if self._read_top else -1
         self._intents = {i: si[f"last_intent={i}"] for i in LAST_INTENTS} if self._read_intent else {}
         self._segments = (*(si[f"segment={s}"] for s in range(self.config.n_segments)), si["segment=unknown"])
         self._types = {t: ai[f"type={t.value}"] for t in INTERVENTION_TYPES}
         self._relations = {r: ai[f"rel={r.value}"] for r in (*_RELATIONS, *_CONTEXT)}
-        self._a = {name: i for name, i in ai.items() if not name.startswith(("type=", "rel="))}
+        self._columns = _ActionColumns(**{n: ai[n] for n in _ActionColumns._fields})
+        self._zero_action = [0.0] * self.action_dim
+        self._product_cache: dict[int, tuple[FeatureRow, float | None, list[float]]] = {}
+        self._product_cache_size = product_cache_size
 
     @property
     def state_dim(self) -> int:
@@ -257,24 +297,22 @@ class StateEncoder:
             A new ``float32`` vector of width :attr:`state_dim`.
         """
         x = [0.0] * self.state_dim
-        index = self._state_index
+        has_session, has_user, abandonment, propensity = self._flags
         x[self._triggers.get(trigger, self._triggers["other"])] = 1.0
         if session_row is not None:
-            for name, i, transform in self._session_slots:
-                x[i] = transform(session_row.get(name))
+            _fill(x, session_row, self._session_slots)
             intent = session_row.get("last_intent")
             if self._intents and isinstance(intent, str) and intent:
                 x[self._intents.get(intent, self._intents["other"])] = 1.0
-            x[index["has_session_row"]] = 1.0
+            x[has_session] = 1.0
         if user_row is not None:
-            for name, i, transform in self._user_slots:
-                x[i] = transform(user_row.get(name))
+            _fill(x, user_row, self._user_slots)
             top = user_row.get("top_category")
             if self._read_top and isinstance(top, str) and top:
-                x[index["has_top_category"]] = 1.0
-            x[index["has_user_row"]] = 1.0
-        x[index["abandonment_risk"]] = _probability(scores.abandonment)
-        x[index["purchase_propensity"]] = _probability(scores.purchase_propensity)
+                x[self._top_slot] = 1.0
+            x[has_user] = 1.0
+        x[abandonment] = _probability(scores.abandonment)
+        x[propensity] = _probability(scores.purchase_propensity)
         segment = scores.segment
         known = segment is not None and 0 <= segment < self.config.n_segments
         x[self._segments[segment if known and segment is not None else -1]] = 1.0
@@ -290,6 +328,10 @@ class StateEncoder:
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
         """The action vectors of a decision's candidates, padded to a fixed K.
 
+        A product's part of the vector (price, views, purchases, conversion) is computed once per row *object* and
+        remembered (bounded by ``product_cache_size``, oldest first out): rows are treated as immutable, so pass a
+        new mapping when a product's features change (the feature stage and the decision stage do).
+
         Args:
             candidates: the generated candidates, in order.
             product_rows: product feature rows by id.
@@ -302,51 +344,85 @@ class StateEncoder:
         Raises:
             PolicyInputError: more candidates than ``pad_to``.
         """
-        k = len(candidates) if pad_to is None else pad_to
-        if len(candidates) > k:
-            raise PolicyInputError(f"{len(candidates)} candidates do not fit K={k}")
+        n = len(candidates)
+        k = n if pad_to is None else pad_to
+        if n > k:
+            raise PolicyInputError(f"{n} candidates do not fit K={k}")
         out = np.zeros((k, self.action_dim), dtype=np.float32)
         valid = np.zeros(k, dtype=np.bool_)
-        valid[: len(candidates)] = True
+        valid[:n] = True
+        if not n:
+            return out, valid
         anchor_row = product_rows.get(anchor_product_id) if anchor_product_id else None
-        anchor_price = _number(anchor_row, "price") if "price" in self._product else None
-        if candidates:
-            out[: len(candidates)] = [self._encode_one(c, product_rows, anchor_price) for c in candidates]
+        anchor_price = self._product_part(anchor_row)[0] if anchor_row is not None else None
+        if anchor_price is not None and anchor_price <= 0:
+            anchor_price = None  # no ratio against a non-positive price
+        c = self._columns
+        zero, types, relations = self._zero_action, self._types, self._relations
+        vectors: list[list[float]] = []
+        for candidate in candidates:
+            action = candidate.action
+            if action.product_id is not None:
+                row = product_rows.get(action.product_id)
+                if row is None:
+                    v = zero.copy()
+                else:
+                    price, template = self._product_part(row)
+                    v = template.copy()
+                    if price is not None and anchor_price is not None and price > 0:
+                        ratio = math.log(price / anchor_price)
+                        v[c.price_vs_anchor] = max(-_PRICE_RATIO_BOUND, min(_PRICE_RATIO_BOUND, ratio))
+                v[c.has_product] = 1.0
+            else:
+                v = zero.copy()
+            v[types[action.type]] = 1.0
+            if action.discount_pct:
+                v[c.discount_pct] = action.discount_pct / 100.0
+            if action.category is not None:
+                v[c.has_category] = 1.0
+            acceptance = candidate.acceptance
+            if acceptance is not None and math.isfinite(acceptance):
+                v[c.cf_acceptance] = max(0.0, min(1.0, acceptance))
+                v[c.has_cf_acceptance] = 1.0
+            for relation in candidate.relations:
+                column = relations.get(relation)
+                if column is not None:
+                    v[column] = 1.0
+            if candidate.popularity_rank is not None:
+                v[c.popularity] = 1.0 / (1.0 + candidate.popularity_rank)
+            vectors.append(v)
+        out[:n] = vectors
         return out, valid
 
-    def _encode_one(
-        self, candidate: Candidate, product_rows: Mapping[str, FeatureRow], anchor_price: float | None
-    ) -> list[float]:
-        a, action = self._a, candidate.action
-        v = [0.0] * self.action_dim
-        v[self._types[action.type]] = 1.0
-        v[a["discount_pct"]] = (action.discount_pct or 0.0) / 100.0
-        v[a["has_category"]] = 1.0 if action.category is not None else 0.0
-        if action.product_id is not None:
-            v[a["has_product"]] = 1.0
-            row = product_rows.get(action.product_id)
-            if row is not None:
-                self._encode_product(v, row, anchor_price)
-        if candidate.acceptance is not None and math.isfinite(candidate.acceptance):
-            v[a["cf_acceptance"]] = max(0.0, min(1.0, candidate.acceptance))
-            v[a["has_cf_acceptance"]] = 1.0
-        for relation in candidate.relations:
-            if relation in self._relations:
-                v[self._relations[relation]] = 1.0
-        if candidate.popularity_rank is not None:
-            v[a["popularity"]] = 1.0 / (1.0 + candidate.popularity_rank)
-        return v
+    def _product_part(self, row: FeatureRow) -> tuple[float | None, list[float]]:
+        """``(price, template)`` of a product row: its price (``None`` when unknown or not read) and an action vector
+        holding only the product's own dimensions, remembered per row object (see :meth:`encode_candidates`)."""
+        key = id(row)
+        hit = self._product_cache.get(key)
+        if hit is not None and hit[0] is row:
+            return hit[1], hit[2]
+        price, template = self._encode_product(row)
+        cache = self._product_cache
+        if hit is None and len(cache) >= self._product_cache_size:
+            del cache[next(iter(cache))]  # the oldest entry
+        cache[key] = (row, price, template)  # the row is kept, so its id cannot be reused while cached
+        return price, template
 
-    def _encode_product(self, v: list[float], row: FeatureRow, anchor_price: float | None) -> None:
-        a, read = self._a, self._product
+    def _encode_product(self, row: FeatureRow) -> tuple[float | None, list[float]]:
+        c, read = self._columns, self._product
+        v = self._zero_action.copy()
         price = _number(row, "price") if "price" in read else None
         if price is not None:
-            v[a["price"]] = signed_log1p(price)
-            if anchor_price is not None and price > 0 and anchor_price > 0:
-                ratio = math.log(price / anchor_price)
-                v[a["price_vs_anchor"]] = max(-_PRICE_RATIO_BOUND, min(_PRICE_RATIO_BOUND, ratio))
-        for name in ("views_1h", "purchases_1h"):
+            v[c.price] = signed_log1p(price)
+        for name, column in (("views_1h", c.views_1h), ("purchases_1h", c.purchases_1h)):
             if name in read:
-                v[a[name]] = _log(_number(row, name))
+                v[column] = _log(_number(row, name))
         if "conversion_rate_1h" in read:
-            v[a["conversion_rate_1h"]] = _raw(_number(row, "conversion_rate_1h"))
+            v[c.conversion_rate_1h] = _raw(_number(row, "conversion_rate_1h"))
+        return price, v
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the product cache (it is keyed by object identity)."""
+        state = dict(self.__dict__)
+        state["_product_cache"] = {}
+        return state

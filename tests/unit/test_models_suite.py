@@ -12,7 +12,7 @@ import pytest
 
 from schemas.codec import EventDecoder
 from schemas.events import Event
-from serving.models import ModelSuite
+from serving.models import ModelSuite, SessionScores
 from simulator import Simulation, SimulationConfig
 from streams.features import FeatureState
 from tests.unit.sim_policy import RULE_TRIGGERS, apply_rule
@@ -90,3 +90,27 @@ def test_same_seed_same_stream_same_metrics(observations: list[Observation]) -> 
     _run(a, observations)
     _run(b, observations)
     assert a.metrics() == b.metrics()
+
+
+def test_asking_for_scores_changes_no_learning(observations: list[Observation]) -> None:
+    """A suite asked for its session scores on every event (what decisions would see) and one never asked learn
+    the same models; the never-asked one scores abandonment labels at label time (see DelayedLabelClassifier)."""
+    asked, lazy = ModelSuite(seed=1), ModelSuite(seed=1)
+    for event, session_row, user_row in observations:
+        asked.observe(event, session_row, user_row)
+        scores = asked.session_scores(event.session_id, session_row, user_row)
+        lazy.observe(event, session_row, user_row)
+        if event.event_type in ("purchase", "session_end"):
+            assert scores == SessionScores()
+        elif scores.abandonment is not None:
+            assert scores == lazy.session_scores(event.session_id, session_row, user_row)
+    a, b = asked.metrics(), lazy.metrics()
+    assert {k: v for k, v in a.items() if not k.startswith("abandonment_")} == {
+        k: v for k, v in b.items() if not k.startswith("abandonment_")
+    }
+    assert a["abandonment_labels"] == b["abandonment_labels"]
+    assert abs(a["abandonment_log_loss"] - b["abandonment_log_loss"]) < 0.02
+    assert abs(a["abandonment_roc_auc"] - b["abandonment_roc_auc"]) < 0.02
+    for _, session_row, user_row in observations[-200:]:
+        row = {**(user_row or {}), **(session_row or {})}
+        assert asked.abandonment.predict_pending_one("probe", row) == lazy.abandonment.predict_pending_one("probe", row)

@@ -16,7 +16,9 @@ from serving.policy import (
     RulePolicy,
     StateEncoder,
     explain,
+    explain_many,
     gradient_x_input,
+    gradient_x_input_many,
 )
 
 ENC = StateEncoder()
@@ -69,3 +71,44 @@ def test_names_must_match_the_state() -> None:
         explain(NeuralBandit(S, A), STATE, ACTION, ENC.state_names[:-1])
     with pytest.raises(PolicyInputError):
         gradient_x_input(NeuralBandit(S, A).scorer, STATE[:-1], ACTION)
+
+
+@pytest.mark.parametrize("policy", [NeuralBandit(S, A, seed=4), PPOPolicy(S, A, seed=6)], ids=["bandit", "ppo"])
+def test_explain_many_equals_explain_row_by_row(policy: NeuralBandit | PPOPolicy) -> None:
+    states = RNG.normal(size=(9, S)).astype(np.float32)
+    states[:, 5] = 0.0  # a zero dimension is left out of every row
+    chosen = RNG.normal(size=(9, A)).astype(np.float32)
+    many = explain_many(policy, states, chosen, ENC.state_names, top_k=7)
+    assert len(many) == 9
+    for row, (state, action) in zip(many, zip(states, chosen, strict=True), strict=True):
+        one = explain(policy, state, action, ENC.state_names, top_k=7)
+        assert [c.name for c in row] == [c.name for c in one]
+        assert [c.value for c in row] == [c.value for c in one]
+        assert [c.contribution for c in row] == pytest.approx([c.contribution for c in one], rel=1e-5, abs=1e-7)
+    contributions, scores = gradient_x_input_many(policy.scorer, states, chosen)
+    for i in range(9):
+        single, score = gradient_x_input(policy.scorer, states[i], chosen[i])
+        assert contributions[i] == pytest.approx(single, rel=1e-5, abs=1e-7)
+        assert scores[i] == pytest.approx(score, rel=1e-5, abs=1e-7)
+    assert all(p.grad is None for p in policy.scorer.parameters())
+
+
+def test_explain_many_for_rules_unknown_policies_and_bad_input() -> None:
+    states = np.stack(
+        [
+            ENC.encode_state(None, {"exit_intent": True}, ModelScores(), "x"),
+            ENC.encode_state(None, None, ModelScores(), "chat_message"),
+            ENC.encode_state(None, None, ModelScores(), "page_view"),
+        ]
+    )
+    chosen = np.zeros((3, A), dtype=np.float32)
+    rules = RulePolicy(ENC)
+    assert explain_many(rules, states, chosen, ENC.state_names) == [
+        explain(rules, s, a, ENC.state_names) for s, a in zip(states, chosen, strict=True)
+    ]
+    assert explain_many(object(), states, chosen, ENC.state_names) == [[], [], []]
+    assert explain_many(NeuralBandit(S, A), states[:0], chosen[:0], ENC.state_names) == []
+    with pytest.raises(PolicyInputError):
+        explain_many(NeuralBandit(S, A), states, chosen, ENC.state_names[:-1])
+    with pytest.raises(PolicyInputError):
+        explain_many(NeuralBandit(S, A), states, chosen[:2], ENC.state_names)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -174,3 +175,90 @@ def test_popularity_and_category_candidates() -> None:
     named = [dict(zip(ENC.action_names, v.tolist(), strict=True)) for v in vectors]
     assert named[0]["popularity"] == 0.25 and named[0]["rel=popular"] == 1.0 and named[0]["price"] == 0.0
     assert named[1]["has_category"] == 1.0 and named[1]["has_product"] == 0.0 and named[1]["has_cf_acceptance"] == 0.0
+
+
+def _reference_transform(kind: str, value: object) -> float:
+    """The documented per-field transforms, written out plainly."""
+    if kind == "bool":
+        return 1.0 if value is True else 0.0
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return 0.0
+    if kind == "log":
+        return math.copysign(math.log1p(abs(float(value))), float(value))
+    return max(-1e6, min(1e6, float(value)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(dwell=values, sentiment=values, exit_intent=values, affinity=values, frequency=values)
+def test_row_transforms_follow_the_documented_rules(
+    dwell: object, sentiment: object, exit_intent: object, affinity: object, frequency: object
+) -> None:
+    session = {"dwell_s": dwell, "last_sentiment": sentiment, "exit_intent": exit_intent}
+    user = {"category_affinity": affinity, "frequency": frequency}
+    named = dict(zip(ENC.state_names, ENC.encode_state(user, session, ModelScores(), "x").tolist(), strict=True))
+    expected = {
+        "dwell_s": _reference_transform("log", dwell),
+        "last_sentiment": _reference_transform("raw", sentiment),
+        "exit_intent": _reference_transform("bool", exit_intent),
+        "category_affinity": _reference_transform("raw", affinity),
+        "frequency": _reference_transform("log", frequency),
+    }
+    for name, value in expected.items():
+        assert named[name] == float(np.float32(value)), name
+
+
+def _catalogue_candidates() -> tuple[list[Candidate], dict[str, dict[str, object]]]:
+    rows: dict[str, dict[str, object]] = {
+        f"p{i}": {
+            "category": "shoes" if i % 2 else "socks",
+            "price": 10.0 * (i + 1),
+            "views_1h": i,
+            "purchases_1h": i // 3,
+        }
+        for i in range(8)
+    }
+    rows["p0"]["co_purchased"] = ["p1", "p2", "p3"]
+    rows["p5"]["price"] = float("nan")
+    rows["p6"]["conversion_rate_1h"] = 0.5
+    sources = CandidateSources(
+        user_key="u",
+        current_product_id="p0",
+        product_rows=rows,
+        popular=(*(f"p{i}" for i in range(8)), "unknown"),
+        acceptance=lambda u, i: (len(i) % 5) / 5,
+        user_top_category="shoes",
+    )
+    return list(generate_candidates(sources)), rows
+
+
+def test_product_cache_gives_the_vectors_of_a_fresh_encoder() -> None:
+    candidates, rows = _catalogue_candidates()
+    cached = StateEncoder(product_cache_size=3)  # smaller than the products: entries are evicted and recomputed
+    for anchor in ("p0", "p5", "p7", None, "p0"):
+        fresh = StateEncoder().encode_candidates(candidates, rows, anchor_product_id=anchor, pad_to=25)
+        again = cached.encode_candidates(candidates, rows, anchor_product_id=anchor, pad_to=25)
+        assert np.array_equal(fresh[0], again[0]) and np.array_equal(fresh[1], again[1])
+    assert len(cached._product_cache) <= 3
+
+
+def test_a_replaced_product_row_is_encoded_anew() -> None:
+    candidates, rows = _catalogue_candidates()
+    enc = StateEncoder()
+    before, _ = enc.encode_candidates(candidates, rows, anchor_product_id="p0")
+    changed = {**rows, "p3": {**rows["p3"], "price": 999.0, "views_1h": 50}}  # a new row object, as the stages do
+    after, _ = enc.encode_candidates(candidates, changed, anchor_product_id="p0")
+    expected, _ = StateEncoder().encode_candidates(candidates, changed, anchor_product_id="p0")
+    assert np.array_equal(after, expected) and not np.array_equal(after, before)
+
+
+def test_the_encoder_pickles_without_its_cache() -> None:
+    candidates, rows = _catalogue_candidates()
+    enc = StateEncoder()
+    first, _ = enc.encode_candidates(candidates, rows, anchor_product_id="p0")
+    restored = pickle.loads(pickle.dumps(enc))
+    assert restored._product_cache == {}
+    assert np.array_equal(restored.encode_candidates(candidates, rows, anchor_product_id="p0")[0], first)
+    with pytest.raises(PolicyConfigError):
+        StateEncoder(product_cache_size=0)
