@@ -1,0 +1,236 @@
+"""Attribution rules: per-component windows, defaults, aggregations and weights; credit, lateness and bounds.
+
+Every duration is in seconds of *event time*. The defaults are project choices (no design source gives numbers,
+SEEDS V2); ``docs/attribution.md`` says why each one is what it is. The weights are benchmark parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from schemas.rewards import RewardComponent
+from streams.attribution.errors import AttributionConfigError
+
+__all__ = [
+    "COMPONENTS",
+    "DEFAULT_VISIT_EVENT_TYPES",
+    "Aggregation",
+    "AttributionConfig",
+    "ComponentRule",
+    "CreditRule",
+]
+
+COMPONENTS: Final = (
+    RewardComponent.TRANSACTION_VALUE,
+    RewardComponent.CONVERSION,
+    RewardComponent.SATISFACTION,
+    RewardComponent.RETENTION,
+    RewardComponent.PENALTY,
+)
+"""The attributed components, in emission order; ``composite`` is their weighted sum."""
+
+DEFAULT_VISIT_EVENT_TYPES: Final = frozenset(
+    {"page_view", "product_view", "search", "add_to_cart", "checkout_start", "purchase", "chat_message"}
+)
+"""Events that can open a *return visit* (the retention signal): things a shopper does, not things Kairos shows."""
+
+
+class Aggregation(StrEnum):
+    """How the credited outcomes of one decision's component combine into one value."""
+
+    EARLIEST = "earliest"
+    """The earliest outcome's credited value (ties: the smaller event id)."""
+    SUM = "sum"
+    """The sum of the credited values."""
+    MAX = "max"
+    """The largest credited value (ties: the earliest outcome)."""
+    AVERAGE = "average"
+    """The mean of the credited values."""
+
+
+class CreditRule(StrEnum):
+    """Which of a user's activated decisions get an outcome, and in what shares."""
+
+    LAST_TOUCH = "last_touch"
+    """All of it to the latest eligible decision (decision time, then decision id)."""
+    TIME_DECAY = "time_decay"
+    """Split across the eligible decisions, weights halving every ``half_life_s`` of decision age; shares sum to 1."""
+    EVERY = "every"
+    """Every eligible decision gets all of it (no split): for signals about the user rather than one decision."""
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise AttributionConfigError(message)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentRule:
+    """How one component is attributed.
+
+    Attributes:
+        window_s: outcomes at event times in ``[decision - backward_s, decision + window_s]`` count. ``None``: the
+            decision's own ``attribution_window_s``, capped at the longest configured window.
+        backward_s: how far *before* the decision an outcome may be and still count (clock skew between the
+            shopper's device and the trigger's clock).
+        default: the value when no outcome was credited in the window.
+        aggregation: how several credited outcomes combine.
+        weight: the component's weight in the composite reward.
+        credit: the credit rule for this component; ``None`` uses :attr:`AttributionConfig.credit`.
+    """
+
+    window_s: float | None = None
+    backward_s: float = 5.0
+    default: float = 0.0
+    aggregation: Aggregation = Aggregation.SUM
+    weight: float = 1.0
+    credit: CreditRule | None = None
+
+    def __post_init__(self) -> None:
+        """Validate the ranges.
+
+        Raises:
+            AttributionConfigError: a non-positive window, a negative backward window, a default outside
+                ``[-1, 1]`` or a non-finite weight.
+        """
+        _check(self.window_s is None or (math.isfinite(self.window_s) and self.window_s > 0), "window_s must be > 0")
+        _check(math.isfinite(self.backward_s) and self.backward_s >= 0, "backward_s must be >= 0")
+        _check(-1.0 <= self.default <= 1.0, "default must be within [-1, 1]")
+        _check(math.isfinite(self.weight), "weight must be finite")
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionConfig:
+    """Everything the attributor needs to know, in one frozen value (documented defaults).
+
+    Attributes:
+        transaction_value: purchase value attributable to the decision, net of discounts, squashed to
+            ``[0, 1)`` by ``tanh(net / transaction_value_scale)``; summed; the decision's own window.
+        conversion: 1 for a purchase (or, for an ``email_capture`` decision, an ``email_signup``); max.
+        satisfaction: survey score 1..5 mapped to ``[-1, 1]``; chat sentiment when no survey came; 24 h; mean.
+        retention: +1 for a return visit (another session's first event), -1 for a marketing unsubscribe; 7 days;
+            the earliest signal; every decision in the window gets it.
+        penalty: ``-dismiss_penalty`` per dismissal, ``-quick_exit_penalty`` when the session ends within
+            ``quick_exit_s`` of the intervention being shown; summed; clipped to ``[-1, 1]``.
+        credit: the default credit rule.
+        half_life_s: the half-life of :attr:`CreditRule.TIME_DECAY`.
+        honour_tokens: an outcome naming an eligible decision (``decision_id`` on purchases, surveys and
+            intervention feedback) goes to that decision alone, whatever the credit rule.
+        report_organic: also report outcomes that name no decision and that no decision was eligible for as
+            unattributed (``no_decision``); off by default, since most purchases follow no intervention.
+        allowed_lateness_s: how far behind the watermark a record may arrive and still be attributed exactly as
+            in order; a component is emitted once its window (plus backward window) is this far behind.
+        activation_timeout_s: an impression more than this after its decision does not activate it; a decision
+            still not shown then is closed as *not shown*.
+        transaction_value_scale: the net amount (order currency) that maps to ``tanh(1) = 0.76``.
+        dismiss_penalty: the penalty of one dismissal (raw, before the weight).
+        quick_exit_s: a session end within this many seconds of the intervention being shown is penalised.
+        quick_exit_penalty: that penalty (raw, before the weight).
+        not_shown_reward: the composite reward of a decision never shown; ``None``: the composite of the
+            components' defaults, i.e. what a shown decision that earned nothing gets.
+        visit_event_types: event types whose first occurrence in a new session is a return visit.
+        max_pending: pending decisions held per partition; beyond it the oldest (by arrival) is closed early.
+        max_pending_per_user: pending decisions held per user; beyond it the user's oldest is closed early.
+        max_outcomes_per_component: outcomes kept per decision and component for sums and means; more are dropped.
+        dedup_capacity: outcome event ids remembered for de-duplication.
+        dedup_window_s: how far behind the newest one an outcome event id is still remembered.
+        session_memory_s: how long the first event of a session is remembered (a later event of a forgotten
+            session would look like a new visit).
+    """
+
+    transaction_value: ComponentRule = field(default_factory=lambda: ComponentRule(aggregation=Aggregation.SUM))
+    conversion: ComponentRule = field(default_factory=lambda: ComponentRule(aggregation=Aggregation.MAX, weight=0.5))
+    satisfaction: ComponentRule = field(
+        default_factory=lambda: ComponentRule(window_s=86_400.0, aggregation=Aggregation.AVERAGE, weight=0.5)
+    )
+    retention: ComponentRule = field(
+        default_factory=lambda: ComponentRule(
+            window_s=7 * 86_400.0,
+            backward_s=0.0,
+            aggregation=Aggregation.EARLIEST,
+            weight=0.25,
+            credit=CreditRule.EVERY,
+        )
+    )
+    penalty: ComponentRule = field(default_factory=lambda: ComponentRule(window_s=1800.0))
+    credit: CreditRule = CreditRule.LAST_TOUCH
+    half_life_s: float = 600.0
+    honour_tokens: bool = True
+    report_organic: bool = False
+    allowed_lateness_s: float = 300.0
+    activation_timeout_s: float = 300.0
+    transaction_value_scale: float = 100.0
+    dismiss_penalty: float = 0.5
+    quick_exit_s: float = 30.0
+    quick_exit_penalty: float = 1.0
+    not_shown_reward: float | None = None
+    visit_event_types: frozenset[str] = DEFAULT_VISIT_EVENT_TYPES
+    max_pending: int = 200_000
+    max_pending_per_user: int = 64
+    max_outcomes_per_component: int = 64
+    dedup_capacity: int = 100_000
+    dedup_window_s: float = 3600.0
+    session_memory_s: float = 86_400.0
+
+    def __post_init__(self) -> None:
+        """Validate ranges and consistency.
+
+        Raises:
+            AttributionConfigError: a value out of range, or no component with a configured window (the longest
+                configured window caps the decisions' own windows).
+        """
+        for name in ("half_life_s", "transaction_value_scale", "dedup_window_s", "session_memory_s"):
+            value = getattr(self, name)
+            _check(math.isfinite(value) and value > 0, f"{name} must be > 0")
+        for name in ("allowed_lateness_s", "activation_timeout_s", "dismiss_penalty", "quick_exit_s"):
+            value = getattr(self, name)
+            _check(math.isfinite(value) and value >= 0, f"{name} must be >= 0")
+        _check(math.isfinite(self.quick_exit_penalty) and self.quick_exit_penalty >= 0, "quick_exit_penalty >= 0")
+        for name in ("max_pending", "max_pending_per_user", "max_outcomes_per_component", "dedup_capacity"):
+            _check(getattr(self, name) >= 1, f"{name} must be >= 1")
+        _check(self.not_shown_reward is None or math.isfinite(self.not_shown_reward), "not_shown_reward must be finite")
+        _check(any(self.rule(c).window_s is not None for c in COMPONENTS), "at least one component needs a window_s")
+
+    def rule(self, component: RewardComponent) -> ComponentRule:
+        """The rule of one attributed component.
+
+        Raises:
+            AttributionConfigError: ``component`` is ``composite`` (it has no rule of its own).
+        """
+        if component is RewardComponent.TRANSACTION_VALUE:
+            return self.transaction_value
+        if component is RewardComponent.CONVERSION:
+            return self.conversion
+        if component is RewardComponent.SATISFACTION:
+            return self.satisfaction
+        if component is RewardComponent.RETENTION:
+            return self.retention
+        if component is RewardComponent.PENALTY:
+            return self.penalty
+        raise AttributionConfigError(f"{component.value} has no rule")
+
+    def credit_for(self, component: RewardComponent) -> CreditRule:
+        """The credit rule that applies to ``component``."""
+        return self.rule(component).credit or self.credit
+
+    @property
+    def longest_window_s(self) -> float:
+        """The longest configured window: the cap on a decision's own ``attribution_window_s``."""
+        return max(w for c in COMPONENTS if (w := self.rule(c).window_s) is not None)
+
+    @property
+    def max_backward_s(self) -> float:
+        """The largest backward window of any component."""
+        return max(self.rule(c).backward_s for c in COMPONENTS)
+
+    @property
+    def nothing_happened_reward(self) -> float:
+        """The composite of the components' defaults: what a decision that earned nothing gets.
+
+        >>> AttributionConfig().nothing_happened_reward
+        0.0
+        """
+        return sum(self.rule(c).weight * self.rule(c).default for c in COMPONENTS)
