@@ -41,7 +41,7 @@ def consumer_config(kafka: KafkaConfig, group_id: str | None, **extra: Any) -> d
         "auto.offset.reset": "earliest",
         "session.timeout.ms": kafka.session_timeout_ms,
         "heartbeat.interval.ms": kafka.heartbeat_interval_ms,
-        "fetch.wait.max.ms": 50,
+        "fetch.wait.max.ms": kafka.fetch_wait_max_ms,
         "queued.max.messages.kbytes": 256 * 1024,
     }
     if group_id is None:
