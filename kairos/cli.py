@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 import orjson
@@ -34,6 +35,26 @@ def cli(ctx: click.Context, config_file: Path | None, log_level: str) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+class _ChildProcess(Protocol):
+    """A server Kairos started (broker, Triton): its ``Popen`` and how to stop it by PID."""
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]: ...
+
+    def stop(self) -> None: ...
+
+
+def _run_in_foreground(child: _ChildProcess) -> None:
+    """Wait for ``child``; SIGTERM or Ctrl-C stops it."""
+    signal.signal(signal.SIGTERM, lambda *_: child.stop())
+    try:
+        child.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        child.stop()
+
+
 def _echo_json(obj: Any) -> None:
     click.echo(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode())
 
@@ -56,13 +77,7 @@ def broker(ctx: click.Context, port: int | None, storage: str | None) -> None:
     except (BrokerBinaryError, BrokerStartError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"broker pid={process.pid} bootstrap={process.bootstrap} storage={config.storage}")
-    signal.signal(signal.SIGTERM, lambda *_: process.stop())
-    try:
-        process.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        process.stop()
+    _run_in_foreground(process)
 
 
 @cli.command()
@@ -80,13 +95,7 @@ def triton(ctx: click.Context, free_ports: bool) -> None:
     except (ServerEnvironmentError, TritonStartError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"triton pid={process.pid} grpc={process.grpc_url} http={process.http_url}")
-    signal.signal(signal.SIGTERM, lambda *_: process.stop())
-    try:
-        process.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        process.stop()
+    _run_in_foreground(process)
 
 
 @cli.command()
