@@ -297,7 +297,8 @@ def conclude(
 def _scored(
     candidates: Sequence[Candidate], scores: npt.NDArray[np.float64], propensities: npt.NDArray[np.float64]
 ) -> list[ScoredCandidate]:
+    n = len(candidates)  # the arrays are padded; tolist() gives the same Python floats as float(array[i])
     return [
-        ScoredCandidate(action=c.action, score=float(scores[i]), propensity=float(propensities[i]))
-        for i, c in enumerate(candidates)
+        ScoredCandidate(action=c.action, score=score, propensity=propensity)
+        for c, score, propensity in zip(candidates, scores[:n].tolist(), propensities[:n].tolist(), strict=True)
     ]

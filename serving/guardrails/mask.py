@@ -207,4 +207,5 @@ def evaluate(
         if reasons:
             applied.update(reasons)
     mask = np.array([not reasons for reasons in blocked], dtype=np.bool_)
-    return GuardResult(mask, tuple(lb for lb in RULE_ORDER if lb in applied), tuple(blocked))
+    labels = tuple(lb for lb in RULE_ORDER if lb in applied) if applied else ()
+    return GuardResult(mask, labels, tuple(blocked))

@@ -27,7 +27,8 @@ class Snapshot:
     Attributes:
         t: event time of the rows.
         x: the model inputs of the rows, ``None`` until first needed.
-        p: the probability served for these rows, ``None`` unless something asked for it before the label came.
+        p: the probability served for these rows; ``None`` until something asks for it (a ``keep="first"``
+            snapshot is scored when taken).
         rows: the feature rows, by reference (merged left to right: a later row's keys win); rows are never
             modified after they are built, so keeping the reference is safe.
     """
