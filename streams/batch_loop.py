@@ -93,6 +93,7 @@ class BatchLoop:
         )
         self._pending: dict[tuple[str, int], int] = {}  # next offset to commit, per partition
         self._closed = False
+        self._delivery_failed = False  # once set, nothing is committed or checkpointed again
         self.batches = 0
         self.records = 0
 
@@ -109,6 +110,15 @@ class BatchLoop:
             self._handler.assigned(tp.topic, tp.partition, offset)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if self._delivery_failed:
+            # The stage is going down after a failed delivery: its state includes the batch whose output was lost,
+            # so it must not checkpoint (a restart resumes from the last checkpoint and the committed offsets).
+            for tp in partitions:
+                logger.warning(
+                    "revoked after a failed delivery topic=%s partition=%s (no checkpoint)", tp.topic, tp.partition
+                )
+                self._assigned_at.pop((tp.topic, tp.partition), None)
+            return
         self._deliver_and_commit()
         for tp in partitions:
             logger.info("revoked topic=%s partition=%s", tp.topic, tp.partition)
@@ -123,9 +133,13 @@ class BatchLoop:
 
     def _deliver_and_commit(self) -> None:
         """Wait until every produced record is acknowledged, then commit what the batch consumed."""
+        if self._delivery_failed:
+            return
         remaining = self._producer.flush(self._flush_timeout_s)
         if remaining or self._failed:
             failures, self._failed = self._failed[:5], []
+            self._delivery_failed = True
+            self._pending.clear()
             raise DeliveryError(f"{remaining} records unacknowledged, failures: {failures}; offsets not committed")
         if not self._pending:
             return
