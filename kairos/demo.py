@@ -14,6 +14,7 @@ import re
 import socket
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from schemas.concierge import ConciergeMessage
 from schemas.deadletter import dead_letter_from_record
 from schemas.decisions import Decision, InterventionType
 from schemas.events import Purchase
+from schemas.rewards import Reward
 from serving.inference import start_triton
 from streams.broker import free_port, start_broker
 from streams.reader import committed_total, read_topic
@@ -149,6 +151,76 @@ def _concierge_report(settings: Settings, deadline: float) -> dict[str, Any]:
     }
 
 
+_ATTRIBUTION_STAGE = "attribute"
+
+
+def _demo_attribution(settings: Settings) -> Settings:
+    """Windows short enough to close within the demo's simulated minutes (defaults: 30 min to 7 days)."""
+    rules = replace(
+        settings.attribution,
+        allowed_lateness_s=30.0,
+        activation_timeout_s=60.0,
+        satisfaction_window_s=120.0,
+        retention_window_s=120.0,
+        penalty_window_s=120.0,
+    )
+    return replace(settings, attribution=rules)
+
+
+def _demo_learning(settings: Settings) -> Settings:
+    """The learner on, with a proposal cadence that fits the demo's few hundred rewarded decisions."""
+    learn = replace(settings.learn, enabled=True, propose_every=150, propose_interval_s=30.0, min_samples=60)
+    return replace(settings, learn=learn)
+
+
+def _learning_report(metrics: str) -> dict[str, Any]:
+    """What the learner did, from ``/metrics``: rounds joined (learned / held out), gate verdicts, versions."""
+    return {
+        "rounds": _gauge(metrics, "kairos_learn_rounds_total"),
+        "proposals": _gauge(metrics, "kairos_learn_proposals_total"),
+        "policy_model_version": _gauge(metrics, "kairos_policy_model_version"),
+    }
+
+
+def _rewards_report(settings: Settings, deadline: float) -> dict[str, Any]:
+    """Rewards on ``kairos.rewards.v1`` once the attribution stage has committed both inputs (or at ``deadline``)."""
+    topics = settings.topics
+    group = settings.attribution.group(topics)
+    wanted = {
+        topic: sum(1 for _ in read_topic(settings.kafka, topic, topics.partitions))
+        for topic in (topics.interventions, topics.events)
+    }
+    while settings.attribution.enabled and time.monotonic() < deadline:
+        done = {t: committed_total(settings.kafka, group, t, topics.partitions) for t in wanted}
+        if all(done[t] >= n for t, n in wanted.items()):
+            break
+        time.sleep(0.5)
+    decode = StructDecoder(Reward).decode
+    rewards = [decode(m.value() or b"") for m in read_topic(settings.kafka, topics.rewards, topics.partitions)]
+    once = Counter((r.decision_id, r.component) for r in rewards)
+    return {
+        "rewards": len(rewards),
+        "by_component": dict(sorted(Counter(r.component.value for r in rewards).items())),
+        "decisions_rewarded": len({r.decision_id for r in rewards}),
+        "published_twice": sum(1 for n in once.values() if n > 1),
+        "windows_s": {
+            "satisfaction": settings.attribution.satisfaction_window_s,
+            "retention": settings.attribution.retention_window_s,
+            "penalty": settings.attribution.penalty_window_s,
+            "lateness": settings.attribution.allowed_lateness_s,
+        },
+    }
+
+
+def _metrics_after_learning(read: Callable[[], str], deadline: float) -> str:
+    """``/metrics`` once the learner has joined some rewards with their contexts (or at ``deadline``)."""
+    metrics = read()
+    while not _gauge(metrics, "kairos_learn_rounds_total") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        metrics = read()
+    return metrics
+
+
 def _gauge(metrics: str, name: str) -> dict[str, float]:
     """One labelled gauge from ``/metrics`` text, by its (only) label's value."""
     out: dict[str, float] = {}
@@ -192,6 +264,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
     worker = triton = None
     try:
         settings = replace(settings, serving=replace(settings.serving, repository=str(run_dir / "triton" / "models")))
+        settings = _demo_learning(_demo_attribution(settings))
         prepare_repository(settings)
         triton = start_triton(triton_config(settings, free_ports=True), run_dir / "triton.log")
         settings = replace(settings, serving=replace(settings.serving, triton_url=triton.grpc_url))
@@ -222,14 +295,23 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
         events = read_topic(settings.kafka, settings.topics.events, settings.topics.partitions)
         decoder = EventDecoder()
         event_ids = Counter(decoder.decode(m.value() or b"").event_id for m in events)
-        dead = Counter(
-            dead_letter_from_record(m.key(), m.value(), m.headers()).reason
+        letters = [
+            dead_letter_from_record(m.key(), m.value(), m.headers())
             for m in read_topic(settings.kafka, settings.topics.dead_letters, settings.topics.partitions)
-        )
+        ]
+        dead = Counter(letter.reason for letter in letters if letter.stage != _ATTRIBUTION_STAGE)
         features = _features_report(settings, events, deadline=time.monotonic() + 120)
         decisions = _decisions_report(settings, events)
         concierge = _concierge_report(settings, deadline=time.monotonic() + 30)
-        metrics = worker.metrics()
+        rewards = _rewards_report(settings, deadline=time.monotonic() + 60)
+        attribution_letters = [
+            letter
+            for m in read_topic(settings.kafka, settings.topics.dead_letters, settings.topics.partitions)
+            if (letter := dead_letter_from_record(m.key(), m.value(), m.headers())).stage == _ATTRIBUTION_STAGE
+        ]
+        rewards["dead_letters_by_reason"] = dict(Counter(letter.reason for letter in attribution_letters))
+        metrics = _metrics_after_learning(worker.metrics, deadline=time.monotonic() + 30)
+        learning = _learning_report(metrics)
         checks = {
             "every_record_committed": committed == produced,
             "valid_events_exactly_once": set(event_ids) == set(report.valid_event_ids)
@@ -246,6 +328,8 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             "simulator_saw_interventions": report.interventions_applied > 0,
             "every_concierge_decision_has_a_text": concierge["decisions_without_text"] == 0,
             "every_concierge_text_discloses_ai": concierge["without_disclosure"] == 0,
+            "rewards_once_per_decision_and_component": rewards["published_twice"] == 0,
+            "learner_joined_rewards": sum(learning["rounds"].values()) > 0,
         }
         return {
             "demo": "simulated shoppers -> ingest (validate/dedupe, dead letters) -> features (hot copy + Feast) -> "
@@ -262,6 +346,8 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             "features": features,
             "decisions": decisions,
             "concierge": {**concierge, "intent_head": _gauge(metrics, "kairos_concierge_intent_accuracy")},
+            "rewards": rewards,
+            "learning": learning,
             "models": _model_metrics(metrics),
             "metrics_sample": [line for line in metrics.splitlines() if line.startswith("kairos_dead_letters_total")],
             "checks": checks,

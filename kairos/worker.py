@@ -10,17 +10,19 @@ from pathlib import Path
 import faust
 from mode import Service
 
+from agents.attribute import AttributionHandler
 from agents.compute_features import FeatureHandler
 from agents.compute_product_features import ProductFeatureHandler
 from agents.follow_catalogue import CatalogueStage
 from agents.ingest import IngestHandler
-from agents.runner import BatchLoopService
+from agents.learn import ReleaseBoard, ReleaseFollower
+from agents.runner import BatchLoopService, StageLoop
 from featurestore.coalescing import CoalescingWriter
 from featurestore.config import FeatureStoreConfig
 from featurestore.hot import FeatureCache
 from featurestore.store import open_store
 from featurestore.writer import OnlineFeatureWriter
-from kairos.serving import concierge_agent, decision_stage
+from kairos.serving import concierge_agent, decision_stage, learn_stage, text_classifier
 from kairos.settings import Settings
 from schemas.decisions import Decision
 from streams.app import create_app
@@ -28,7 +30,15 @@ from streams.batch_loop import BatchHandler, BatchLoop
 from streams.catalogue import CatalogueTable
 from streams.metrics import FEATURE_ROWS_WRITTEN, FEATURE_WRITE_SECONDS, INGEST_BATCH_SECONDS
 
-__all__ = ["build_app", "feature_loop", "feature_store_config", "ingest_loop", "product_feature_loop", "run_worker"]
+__all__ = [
+    "attribution_loop",
+    "build_app",
+    "feature_loop",
+    "feature_store_config",
+    "ingest_loop",
+    "product_feature_loop",
+    "run_worker",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -108,12 +118,22 @@ def feature_loop(
     cache: FeatureCache,
     catalogue: CatalogueTable | None = None,
     on_concierge: Callable[[Decision, str], None] | None = None,
+    releases: ReleaseBoard | None = None,
 ) -> BatchLoop:
-    """The feature stage's batch loop, deciding on trigger events when ``decide.enabled``."""
+    """The feature stage's batch loop, deciding on trigger events when ``decide.enabled`` (adopting the policy
+    versions announced on ``releases``)."""
     writer = _feast_writer(settings)
     table = catalogue or CatalogueTable()
-    decide = decision_stage(settings, cache, table, on_concierge) if settings.decide.enabled else None
-    handler = FeatureHandler(settings.kafka, settings.topics, cache, writer, _checkpoint_dir(settings), decide=decide)
+    decide = decision_stage(settings, cache, table, on_concierge, releases) if settings.decide.enabled else None
+    handler = FeatureHandler(
+        settings.kafka,
+        settings.topics,
+        cache,
+        writer,
+        _checkpoint_dir(settings),
+        decide=decide,
+        text_classifier=text_classifier(settings),
+    )
     group = f"{settings.topics.namespace}-features"
     return _stage_loop(
         settings,
@@ -134,6 +154,27 @@ def product_feature_loop(settings: Settings, cache: FeatureCache, catalogue: Cat
     group, topic = f"{settings.topics.namespace}-product-features", settings.topics.events_by_product
     return _stage_loop(
         settings, "compute_product_features", group, topic, handler, on_close=lambda: writer.flush(history=True)
+    )
+
+
+def attribution_loop(settings: Settings) -> BatchLoop:
+    """The attribution stage's batch loop: interventions and events in one group, rewards out."""
+    config = settings.attribution
+    handler = AttributionHandler(
+        settings.kafka,
+        settings.topics,
+        _checkpoint_dir(settings),
+        config=config.rules(),
+        checkpoint_every_s=config.checkpoint_every_s,
+    )
+    return BatchLoop(
+        settings.kafka,
+        config.group(settings.topics),
+        [settings.topics.interventions, settings.topics.events],
+        handler,
+        batch_size=settings.ingest.batch_size,
+        poll_timeout_s=settings.ingest.poll_timeout_s,
+        stage="attribute",
     )
 
 
@@ -181,12 +222,33 @@ def build_app(settings: Settings) -> faust.App:
         async def on_stop(self) -> None:
             concierge.flush()
 
+    releases = ReleaseBoard()  # promoted policy versions, adopted by the decision step
+
+    @app.service
+    class FollowPolicyReleases(BatchLoopService):
+        stage = "follow_policy_releases"
+
+        def make_loop(self) -> ReleaseFollower:
+            topic, poll_s = settings.topics.policy_releases, settings.learn.release_poll_s
+            return ReleaseFollower(settings.kafka, topic, releases, poll_timeout_s=poll_s)
+
     @app.service
     class ComputeFeatures(BatchLoopService):
         stage = "compute_features"
 
         def make_loop(self) -> BatchLoop:
-            return feature_loop(settings, cache, catalogue, concierge.submit)
+            return feature_loop(settings, cache, catalogue, concierge.submit, releases)
+
+    if settings.learn.enabled:
+
+        @app.service
+        class Learn(BatchLoopService):
+            """The learner: one per deployment (``learn.enabled`` on one worker)."""
+
+            stage = "learn"
+
+            def make_loop(self) -> StageLoop:
+                return learn_stage(settings)
 
     @app.service
     class ComputeProductFeatures(BatchLoopService):
@@ -194,6 +256,17 @@ def build_app(settings: Settings) -> faust.App:
 
         def make_loop(self) -> BatchLoop:
             return product_feature_loop(settings, cache, catalogue)
+
+    if settings.attribution.enabled:
+
+        @app.service
+        class AttributeRewards(BatchLoopService):
+            """Delayed-reward attribution: decisions and outcomes in, rewards out (``docs/attribution.md``)."""
+
+            stage = "attribute"
+
+            def make_loop(self) -> BatchLoop:
+                return attribution_loop(settings)
 
     return app
 

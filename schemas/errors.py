@@ -37,6 +37,8 @@ class DeadLetterReason(StrEnum):
     CLOCK_SKEW_FUTURE = "clock_skew_future"
     CLOCK_SKEW_PAST = "clock_skew_past"
     LATE_EVENT = "late_event"
+    UNATTRIBUTED = "unattributed"
+    """An outcome or intervention feedback naming a decision that could not take it (the attribution stage)."""
 
 
 class KairosError(Exception):

@@ -1,4 +1,4 @@
-"""JSON Schema export: one file per event type plus the decision and reward, for publishers and validators.
+"""JSON Schema export: one file per event type plus the decision, reward and learning records, for publishers.
 
 Run ``python -m schemas [DIRECTORY]`` (default: the committed ``schemas/jsonschema/``) after changing a
 model; a unit test fails while the committed files differ from a fresh export.
@@ -16,6 +16,7 @@ import orjson
 
 from schemas.catalogue import CatalogueItem
 from schemas.concierge import ConciergeMessage
+from schemas.contexts import DecisionContext, PolicyRelease, example_decision_context, example_policy_release
 from schemas.decisions import Decision
 from schemas.events import EVENT_CLASSES, Event
 from schemas.examples import (
@@ -54,12 +55,16 @@ def json_schemas() -> dict[str, bytes]:
     examples["reward.json"] = example_reward()
     examples["catalogue_item.json"] = example_catalogue_item()
     examples["concierge_message.json"] = example_concierge_message()
+    examples["decision_context.json"] = example_decision_context()
+    examples["policy_release.json"] = example_policy_release()
     documents: dict[str, Any] = {f"{name}.json": msgspec.json.schema(cls) for name, cls in EVENT_CLASSES.items()}
     documents["event.json"] = msgspec.json.schema(Event)
     documents["decision.json"] = msgspec.json.schema(Decision)
     documents["reward.json"] = msgspec.json.schema(Reward)
     documents["catalogue_item.json"] = msgspec.json.schema(CatalogueItem)
     documents["concierge_message.json"] = msgspec.json.schema(ConciergeMessage)
+    documents["decision_context.json"] = msgspec.json.schema(DecisionContext)
+    documents["policy_release.json"] = msgspec.json.schema(PolicyRelease)
     for name, example in examples.items():
         documents[name]["examples"] = [msgspec.to_builtins(example)]
     return {name: _render(name, _with_identity_rule(document)) for name, document in sorted(documents.items())}

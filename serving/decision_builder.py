@@ -195,6 +195,7 @@ class Chosen:
         applied: the guardrails that masked at least one candidate, in rule order.
         user: the user's guard state after the decision.
         shared: the partition's shared guard state after the decision.
+        mask: the candidates the guardrails allowed (padded), as the policy chose among them.
     """
 
     prepared: Prepared
@@ -204,6 +205,7 @@ class Chosen:
     applied: tuple[GuardrailLabel, ...]
     user: UserGuardState
     shared: SharedGuardState
+    mask: npt.NDArray[np.bool_] | None = None
 
     @property
     def vector(self) -> F32:
@@ -240,7 +242,7 @@ def choose(
     scores = np.asarray(scores, dtype=np.float64)
     index, propensities = policy.choose(scores, mask, seed_for(prepared.decision_id))
     next_user, next_shared = apply_decision(user, shared, prepared.candidates[index].action, guard_context, guardrails)
-    return Chosen(prepared, scores, index, propensities, guarded.applied, next_user, next_shared)
+    return Chosen(prepared, scores, index, propensities, guarded.applied, next_user, next_shared, mask)
 
 
 def record(

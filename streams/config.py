@@ -80,6 +80,16 @@ class TopicsConfig:
         """Attributed rewards, joined to the decisions that earned them."""
         return self.name("rewards.v1")
 
+    @property
+    def decision_contexts(self) -> str:
+        """What the policy scored for each decision (state, candidate vectors, mask), for the learner."""
+        return self.name("decision_contexts.v1")
+
+    @property
+    def policy_releases(self) -> str:
+        """Promoted policy versions with their weights (compacted, keyed by policy name), for every worker."""
+        return self.name("policy.v1")
+
 
 @dataclass(frozen=True, slots=True)
 class IngestConfig:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = [
+    "ATTRIBUTION_PENDING",
+    "ATTRIBUTION_RECORDS",
+    "ATTRIBUTION_SUPPRESSED",
+    "ATTRIBUTION_UNATTRIBUTED",
     "CONCIERGE_INTENT_ACCURACY",
     "CONCIERGE_MESSAGES",
     "CONCIERGE_QUEUE",
@@ -18,8 +22,14 @@ __all__ = [
     "INGEST_BATCH_SECONDS",
     "INGEST_EVENT_AGE_SECONDS",
     "INGEST_RECORDS",
+    "LEARN_PROPOSALS",
+    "LEARN_ROUNDS",
     "MODEL_METRIC",
+    "POLICY_MODEL_VERSION",
     "REGISTRY",
+    "REWARDS",
+    "TEXT_SIGNALS",
+    "TEXT_SIGNAL_SECONDS",
     "render",
 ]
 
@@ -102,6 +112,68 @@ CONSUMER_LAG = Gauge(
     "kairos_consumer_lag",
     "High watermark minus consumed position",
     ["stage", "topic", "partition"],
+    registry=REGISTRY,
+)
+
+
+LEARN_ROUNDS = Counter(
+    "kairos_learn_rounds",
+    "Decision contexts joined with their final reward, by use (learned, held_out)",
+    ["use"],
+    registry=REGISTRY,
+)
+LEARN_PROPOSALS = Counter(
+    "kairos_learn_proposals", "Promotion-gate runs, by verdict (promoted, kept)", ["verdict"], registry=REGISTRY
+)
+POLICY_MODEL_VERSION = Gauge(
+    "kairos_policy_model_version",
+    "The Triton model version of the policy this process serves (decide) or last promoted (learn)",
+    ["role"],
+    registry=REGISTRY,
+)
+
+REWARDS = Counter(
+    "kairos_rewards",
+    "Reward records published by the attribution stage, by component",
+    ["component"],
+    registry=REGISTRY,
+)
+ATTRIBUTION_RECORDS = Counter(
+    "kairos_attribution_records",
+    "Records seen by the attribution stage, by input (decision, event) and intake (accepted, duplicate, late, "
+    "ignored, poison, replayed)",
+    ["input", "intake"],
+    registry=REGISTRY,
+)
+ATTRIBUTION_UNATTRIBUTED = Counter(
+    "kairos_attribution_unattributed",
+    "Outcomes and feedback no decision could take (dead-lettered as unattributed), by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
+ATTRIBUTION_SUPPRESSED = Counter(
+    "kairos_attribution_suppressed",
+    "Outputs not published again after a restart because they were already on their topic, by output",
+    ["output"],
+    registry=REGISTRY,
+)
+ATTRIBUTION_PENDING = Gauge(
+    "kairos_attribution_pending_decisions",
+    "Decisions awaiting their rewards, per user partition",
+    ["partition"],
+    registry=REGISTRY,
+)
+
+TEXT_SIGNALS = Counter(
+    "kairos_text_signals",
+    "Chat texts read by the feature stage, by source (encoder, lexicon) and reason (ok, or why the lexicon stood in)",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
+TEXT_SIGNAL_SECONDS = Histogram(
+    "kairos_text_signal_seconds",
+    "Feature stage: time waiting for kairos_intent per batch with chat texts (bounded by the deadline)",
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25),
     registry=REGISTRY,
 )
 

@@ -41,6 +41,8 @@ def topic_specs(topics: TopicsConfig) -> list[TopicSpec]:
         (topics.interventions, events),
         (topics.concierge, events),
         (topics.rewards, events),
+        (topics.decision_contexts, events),
+        (topics.policy_releases, {"cleanup.policy": "compact"}),
     ]
     return [TopicSpec(name, topics.partitions, topics.replication_factor, dict(conf)) for name, conf in names]
 

@@ -3,7 +3,8 @@
 The head is two linear maps over a text embedding: intent logits over :data:`INTENT_CLASSES` and sentiment
 logits over :data:`SENTIMENT_CLASSES`, whose probabilities give the scalar sentiment ``p(positive) -
 p(negative)`` in -1..1 (the ``last_sentiment`` feature's scale). Training is full-batch gradient descent with L2
-from zero weights: deterministic. ``serving.concierge.head_export`` writes it as TorchScript for the encoder.
+from zero weights: deterministic. ``serving.concierge.head_export`` trains the served one (split :data:`HOLDOUT`,
+:data:`SPLIT_SEED`) and writes it as TorchScript for Triton's ``kairos_intent``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from serving.concierge.errors import IntentDataError
 
 __all__ = [
     "FEATURE_INTENT",
+    "HOLDOUT",
     "INTENT_CLASSES",
     "SENTIMENT_CLASSES",
+    "SPLIT_SEED",
     "HeadReport",
     "IntentHead",
     "IntentPrediction",
@@ -60,6 +63,12 @@ FEATURE_INTENT: Final[Mapping[str, str]] = {
     "other": "other",
 }
 """Head intent -> the ``last_intent`` feature's label set (``streams.features.text.INTENTS``)."""
+
+HOLDOUT: Final = 0.2
+"""Share of each intent's labelled messages held out from the served head's training (for its quality report)."""
+
+SPLIT_SEED: Final = 0
+"""Seed of the served head's train/held-out split (:func:`split_examples`)."""
 
 _DATA_FILE: Final = "intents.tsv"
 

@@ -5,7 +5,7 @@ package only writes files, starts the process and talks gRPC, so it imports noth
 """
 
 from serving.inference.breaker import BreakerState, CircuitBreaker
-from serving.inference.client import PolicyClient, TextAnalysis, TextClient
+from serving.inference.client import IntentClient, IntentScores, PolicyClient, TextAnalysis, TextClient
 from serving.inference.config import (
     ENCODER_MODEL,
     LM_MODEL,
@@ -27,20 +27,24 @@ from serving.inference.errors import (
     UnavailableReason,
 )
 from serving.inference.hot_swap import swap_policy
+from serving.inference.model_configs import INTENT_MODEL
 from serving.inference.repository import (
     POLICY_FILE,
     TEXT_HEAD_FILE,
     WARMUP_FILE,
+    intent_head,
     model_versions,
     publish_policy_version,
     publish_version,
     retract_version,
+    write_intent_model,
     write_repository,
 )
 from serving.inference.server import TritonProcess, free_port, start_triton
 
 __all__ = [
     "ENCODER_MODEL",
+    "INTENT_MODEL",
     "LM_MODEL",
     "MODELS",
     "POLICY_FILE",
@@ -51,6 +55,8 @@ __all__ = [
     "CircuitBreaker",
     "InferenceError",
     "InferenceUnavailableError",
+    "IntentClient",
+    "IntentScores",
     "ModelControl",
     "ModelLoadError",
     "ModelRepositoryError",
@@ -66,6 +72,7 @@ __all__ = [
     "TritonStartError",
     "UnavailableReason",
     "free_port",
+    "intent_head",
     "locate_server_env",
     "model_versions",
     "publish_policy_version",
@@ -73,5 +80,6 @@ __all__ = [
     "retract_version",
     "start_triton",
     "swap_policy",
+    "write_intent_model",
     "write_repository",
 ]

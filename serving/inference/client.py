@@ -7,6 +7,7 @@ records ``policy_source="fallback"``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from serving.inference.breaker import BreakerState
 from serving.inference.config import ENCODER_MODEL, LM_MODEL, POLICY_MODEL
 from serving.inference.connection import TritonConnection
 from serving.inference.errors import InferenceUnavailableError, UnavailableReason
+from serving.inference.model_configs import INTENT_MODEL
 
-__all__ = ["PolicyClient", "TextAnalysis", "TextClient"]
+__all__ = ["IntentClient", "IntentScores", "PolicyClient", "TextAnalysis", "TextClient"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -39,7 +41,25 @@ def _output(result: grpcaio.InferResult, name: str) -> FloatArray:
     return np.asarray(array, dtype=np.float32)
 
 
-class PolicyClient:
+class _Client:
+    """What every client shares: a connection it opened itself (and closes) or one it was given (and leaves open)."""
+
+    def __init__(self, connection: TritonConnection | str) -> None:
+        self._owned = isinstance(connection, str)
+        self.connection = TritonConnection(connection) if isinstance(connection, str) else connection
+
+    async def aclose(self) -> None:
+        """Close the running loop's gRPC client if this client opened the connection."""
+        if self._owned:
+            await self.connection.aclose()
+
+    def close(self) -> None:
+        """Close the connection (and its loop thread) if this client opened it."""
+        if self._owned:
+            self.connection.close()
+
+
+class PolicyClient(_Client):
     """Scores candidates with ``kairos_policy``.
 
     Args:
@@ -48,6 +68,8 @@ class PolicyClient:
         timeout_s: the default per-call deadline.
         max_batch_size: the model's ``max_batch_size`` (rows per request).
         model: the model name.
+        model_version: the version every request pins ("": the latest the server serves); the decision stage sets
+            it to the version its local policy copy holds, so the logged version names the weights that scored.
     """
 
     def __init__(
@@ -57,12 +79,13 @@ class PolicyClient:
         timeout_s: float = 0.05,
         max_batch_size: int = 64,
         model: str = POLICY_MODEL,
+        model_version: str = "",
     ) -> None:
-        self._owned = isinstance(connection, str)
-        self.connection = TritonConnection(connection) if isinstance(connection, str) else connection
+        super().__init__(connection)
         self.timeout_s = timeout_s
         self.max_batch_size = max_batch_size
         self.model = model
+        self.model_version = model_version
 
     def _inputs(
         self, states: npt.ArrayLike, candidates: npt.ArrayLike, mask: npt.ArrayLike
@@ -94,7 +117,7 @@ class PolicyClient:
         """
         inputs = self._inputs(states, candidates, mask)
         deadline = self.timeout_s if timeout_s is None else timeout_s
-        result = await self.connection.infer(self.model, inputs, ("SCORES",), deadline)
+        result = await self.connection.infer(self.model, inputs, ("SCORES",), deadline, self.model_version)
         return _output(result, "SCORES")
 
     def score_sync(
@@ -118,16 +141,6 @@ class PolicyClient:
         """The policy's circuit state now."""
         return self.connection.breaker_state(self.model)
 
-    async def aclose(self) -> None:
-        """Close the running loop's gRPC client if this client opened the connection."""
-        if self._owned:
-            await self.connection.aclose()
-
-    def close(self) -> None:
-        """Close the connection (and its loop thread) if this client opened it."""
-        if self._owned:
-            self.connection.close()
-
 
 @dataclass(frozen=True, slots=True)
 class TextAnalysis:
@@ -138,7 +151,7 @@ class TextAnalysis:
     sentiment: FloatArray
 
 
-class TextClient:
+class TextClient(_Client):
     """Embeds texts (``kairos_text_encoder``) and writes concierge replies (``kairos_concierge_lm``).
 
     Args:
@@ -156,8 +169,7 @@ class TextClient:
         generate_timeout_s: float = 30.0,
         max_batch_size: int = 32,
     ) -> None:
-        self._owned = isinstance(connection, str)
-        self.connection = TritonConnection(connection) if isinstance(connection, str) else connection
+        super().__init__(connection)
         self.embed_timeout_s = embed_timeout_s
         self.generate_timeout_s = generate_timeout_s
         self.max_batch_size = max_batch_size
@@ -223,12 +235,73 @@ class TextClient:
         value = reply.reshape(-1)[0]
         return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
-    async def aclose(self) -> None:
-        """Close the running loop's gRPC client if this client opened the connection."""
-        if self._owned:
-            await self.connection.aclose()
 
-    def close(self) -> None:
-        """Close the connection (and its loop thread) if this client opened it."""
-        if self._owned:
-            self.connection.close()
+@dataclass(frozen=True, slots=True)
+class IntentScores:
+    """``kairos_intent``'s reading of N texts: intent probabilities [N,C] (columns in the head's class order) and
+    sentiment [N] (``p(positive) - p(negative)``, -1..1)."""
+
+    intent_probs: FloatArray
+    sentiment: FloatArray
+
+
+class IntentClient(_Client):
+    """Classifies chat texts with ``kairos_intent`` (encoder + head in one model), under a deadline and a breaker.
+
+    Args:
+        connection: a :class:`TritonConnection`, or the gRPC ``host:port`` to open one (owned).
+        timeout_s: the default per-call deadline (the feature stage waits at most this long).
+        max_batch_size: the model's ``max_batch_size``; longer lists go as several requests.
+        model: the model name.
+    """
+
+    def __init__(
+        self,
+        connection: TritonConnection | str,
+        *,
+        timeout_s: float = 0.05,
+        max_batch_size: int = 32,
+        model: str = INTENT_MODEL,
+    ) -> None:
+        super().__init__(connection)
+        self.timeout_s = timeout_s
+        self.max_batch_size = max_batch_size
+        self.model = model
+
+    async def classify(self, texts: Sequence[str], timeout_s: float | None = None) -> IntentScores:
+        """Intent probabilities and sentiment of ``texts`` (requests of up to ``max_batch_size``, sent together).
+
+        Raises:
+            ValueError: no texts.
+            InferenceUnavailableError: no answer within the deadline (circuit open, timeout, server down or
+                failing, model not loaded).
+        """
+        if not texts:
+            raise ValueError("no texts to classify")
+        deadline = self.timeout_s if timeout_s is None else timeout_s
+        calls = []
+        for start in range(0, len(texts), self.max_batch_size):
+            chunk = np.array(
+                [[t.encode("utf-8")] for t in texts[start : start + self.max_batch_size]], dtype=np.object_
+            )
+            inputs = [_input("TEXT", chunk, "BYTES")]
+            calls.append(self.connection.infer(self.model, inputs, ("INTENT_PROBS", "SENTIMENT"), deadline))
+        results = await asyncio.gather(*calls)
+        probs = np.concatenate([_output(r, "INTENT_PROBS") for r in results])
+        sentiment = np.concatenate([_output(r, "SENTIMENT").reshape(-1) for r in results])
+        return IntentScores(probs, sentiment)
+
+    def classify_sync(self, texts: Sequence[str], timeout_s: float | None = None) -> IntentScores:
+        """:meth:`classify` from a synchronous thread (on the connection's loop thread), bounded by the deadline.
+
+        Raises:
+            ValueError: see :meth:`classify`.
+            InferenceUnavailableError: see :meth:`classify`.
+        """
+        deadline = self.timeout_s if timeout_s is None else timeout_s
+        return self.connection.run_sync(self.classify(texts, deadline), deadline)
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        """The model's circuit state now."""
+        return self.connection.breaker_state(self.model)

@@ -107,8 +107,11 @@ class TritonConnection:
         inputs: Sequence[grpcaio.InferInput],
         outputs: Sequence[str],
         timeout_s: float,
+        model_version: str = "",
     ) -> grpcaio.InferResult:
         """One inference request, guarded by the model's breaker and a gRPC deadline of ``timeout_s``.
+
+        ``model_version`` pins a version ("": the server's choice, i.e. the latest it serves).
 
         Raises:
             InferenceUnavailableError: circuit open, deadline exceeded, server unreachable, or a server error.
@@ -118,7 +121,9 @@ class TritonConnection:
                 raise InferenceUnavailableError(UnavailableReason.CIRCUIT_OPEN, f"{model}: circuit open")
         requested = [grpcaio.InferRequestedOutput(name) for name in outputs]
         try:
-            result = await self.client().infer(model, list(inputs), outputs=requested, client_timeout=timeout_s)
+            result = await self.client().infer(
+                model, list(inputs), model_version=model_version, outputs=requested, client_timeout=timeout_s
+            )
         except InferenceServerException as exc:
             self._record(model, ok=False)
             raise InferenceUnavailableError(unavailable_reason(exc), f"{model}: {exc.message()}") from exc

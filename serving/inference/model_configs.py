@@ -14,9 +14,13 @@ from pathlib import Path
 
 from serving.inference.config import ENCODER_MODEL, LM_MODEL, POLICY_MODEL, RepositoryConfig
 
-__all__ = ["EMBEDDING_DIM", "model_config_text"]
+__all__ = ["EMBEDDING_DIM", "INTENT_MODEL", "intent_config_text", "model_config_text"]
 
 EMBEDDING_DIM = 384
+#: the intent/sentiment model (encoder + head in one Python-backend model); loaded only with a head to serve.
+INTENT_MODEL = "kairos_intent"
+#: ``kairos_intent``'s dynamic-batching delay (µs).
+INTENT_QUEUE_DELAY_US = 500
 
 
 def _quote(value: str) -> str:
@@ -114,6 +118,37 @@ def _lm(config: RepositoryConfig) -> str:
                 }
             ),
         ]
+    )
+
+
+def intent_config_text(
+    config: RepositoryConfig, intent_classes: tuple[str, ...], max_queue_delay_us: int = INTENT_QUEUE_DELAY_US
+) -> str:
+    """The ``config.pbtxt`` of ``kairos_intent``: the encoder's batch size, threads and folder, the head's classes.
+
+    ``INTENT_PROBS`` columns follow ``intent_classes`` (also a parameter, which the model checks against its head).
+    The batching delay is short: the feature stage sends one request per batch of events and waits for it.
+    """
+    parameters = {"TORCH_NUM_THREADS": str(config.encoder_threads), "INTENT_CLASSES": ",".join(intent_classes)}
+    if config.encoder_dir:
+        parameters["ENCODER_DIR"] = str(Path(config.encoder_dir).resolve())
+    return (
+        "\n".join(
+            [
+                _common(INTENT_MODEL, config.encoder_max_batch_size, 1),
+                _block("input", [_tensor("TEXT", "TYPE_STRING", (1,))]),
+                _block(
+                    "output",
+                    [
+                        _tensor("INTENT_PROBS", "TYPE_FP32", (len(intent_classes),)),
+                        _tensor("SENTIMENT", "TYPE_FP32", (1,)),
+                    ],
+                ),
+                f"dynamic_batching {{ max_queue_delay_microseconds: {max_queue_delay_us} }}",
+                _parameters(parameters),
+            ]
+        )
+        + "\n"
     )
 
 

@@ -20,17 +20,19 @@ from pathlib import Path
 
 from serving.inference.config import ENCODER_MODEL, LM_MODEL, MODELS, POLICY_MODEL, RepositoryConfig
 from serving.inference.errors import ModelRepositoryError
-from serving.inference.model_configs import model_config_text
+from serving.inference.model_configs import INTENT_MODEL, intent_config_text, model_config_text
 
 __all__ = [
     "POLICY_FILE",
     "TEXT_HEAD_FILE",
     "WARMUP_FILE",
+    "intent_head",
     "model_source",
     "model_versions",
     "publish_policy_version",
     "publish_version",
     "retract_version",
+    "write_intent_model",
     "write_repository",
 ]
 
@@ -43,14 +45,19 @@ TEXT_HEAD_FILE = "head.pt"
 #: the policy's input shapes, for the warm-up (and shape check) at load.
 WARMUP_FILE = "warmup.json"
 
-_SOURCES = {POLICY_MODEL: "policy.py", ENCODER_MODEL: "text_encoder.py", LM_MODEL: "concierge_lm.py"}
+_SOURCES = {
+    POLICY_MODEL: "policy.py",
+    ENCODER_MODEL: "text_encoder.py",
+    LM_MODEL: "concierge_lm.py",
+    INTENT_MODEL: "intent.py",
+}
 _STAGING_PREFIX = ".staging-"
 
 
 def model_source(model: str) -> str:
     """The ``model.py`` text of a Kairos model (from :mod:`serving.inference.python_models`)."""
     if model not in _SOURCES:
-        raise ModelRepositoryError(f"unknown model {model!r}; Kairos models are {', '.join(MODELS)}")
+        raise ModelRepositoryError(f"unknown model {model!r}; Kairos models are {', '.join((*MODELS, INTENT_MODEL))}")
     return (importlib.resources.files("serving.inference.python_models") / _SOURCES[model]).read_text("utf-8")
 
 
@@ -191,3 +198,48 @@ def write_repository(repo_dir: Path, config: RepositoryConfig) -> Path:
     for model in (ENCODER_MODEL, LM_MODEL):
         _refresh_code_version(repo_dir, model)
     return repo_dir
+
+
+def intent_head(repo_dir: Path) -> bytes | None:
+    """The ``head.pt`` bytes of the latest ``kairos_intent`` version, or ``None`` when none is published."""
+    versions = model_versions(repo_dir, INTENT_MODEL)
+    head = repo_dir / INTENT_MODEL / str(versions[-1]) / TEXT_HEAD_FILE if versions else None
+    return head.read_bytes() if head is not None and head.is_file() else None
+
+
+def write_intent_model(
+    repo_dir: Path, config: RepositoryConfig, head_bytes: bytes, intent_classes: tuple[str, ...]
+) -> int:
+    """Write ``kairos_intent``: its ``config.pbtxt`` and a version holding ``model.py`` and the head.
+
+    Idempotent: when the latest version already holds this ``model.py`` and these head bytes, nothing changes.
+    Otherwise the next version is published (atomically) and the older ones are retracted, so a live folder never
+    changes under the server; (re)load the model to serve it.
+
+    Args:
+        repo_dir: the model repository.
+        config: the repository's configuration (the encoder's batch size, threads and folder apply).
+        head_bytes: the TorchScript head (``serving.concierge.head_export.export_head``).
+        intent_classes: the head's intent classes, in its output order.
+
+    Returns:
+        The version that holds ``head_bytes``.
+    """
+    model_dir = repo_dir / INTENT_MODEL
+    model_dir.mkdir(parents=True, exist_ok=True)
+    text = intent_config_text(config, intent_classes).encode("utf-8")
+    path = model_dir / "config.pbtxt"
+    if not path.is_file() or path.read_bytes() != text:
+        _write_atomic(path, text)
+    versions = model_versions(repo_dir, INTENT_MODEL)
+    if versions:
+        latest = model_dir / str(versions[-1])
+        if intent_head(repo_dir) == head_bytes and (latest / "model.py").read_text("utf-8") == model_source(
+            INTENT_MODEL
+        ):
+            return versions[-1]
+    version = (versions[-1] if versions else 0) + 1
+    publish_version(repo_dir, INTENT_MODEL, version, {TEXT_HEAD_FILE: head_bytes})
+    for old in versions:
+        retract_version(repo_dir, INTENT_MODEL, old)
+    return version

@@ -16,7 +16,9 @@ from streams.attribution.config import (
 )
 from streams.attribution.credit import claim, credit
 from streams.attribution.errors import AttributionConfigError
+from streams.attribution.ledger import PublishedLedger
 from streams.attribution.outcomes import Outcome, OutcomeKind, PurchaseLine, attributable_net, outcomes_of
+from streams.attribution.partition import AttributionPartition, Outputs, Rejection, SourceRecord, unattributed_error
 from streams.attribution.results import (
     AttributionStats,
     Emission,
@@ -34,6 +36,7 @@ __all__ = [
     "Aggregation",
     "AttributionConfig",
     "AttributionConfigError",
+    "AttributionPartition",
     "AttributionStats",
     "Attributor",
     "ComponentRule",
@@ -43,10 +46,14 @@ __all__ = [
     "Intake",
     "Outcome",
     "OutcomeKind",
+    "Outputs",
     "PendingDecision",
     "PendingStore",
+    "PublishedLedger",
     "PurchaseLine",
+    "Rejection",
     "Settled",
+    "SourceRecord",
     "Tally",
     "Unattributed",
     "UnattributedReason",
@@ -54,4 +61,5 @@ __all__ = [
     "claim",
     "credit",
     "outcomes_of",
+    "unattributed_error",
 ]

@@ -144,6 +144,10 @@ class FeatureState:
         self._users: dict[str, UserState] = {}
         self._products: dict[str, ProductState] = {}
 
+    def use_text_signals(self, signals: TextSignals) -> None:
+        """Read chat text with ``signals`` from now on (a state restored from a checkpoint gets the stage's back)."""
+        self._signals = signals
+
     def apply(self, event: Event) -> ChangedKeys:
         """Fold one validated event in, unless it is late.
 

@@ -1,10 +1,10 @@
 """Chat text signals (sentiment and intent) behind a Protocol, with a tiny rule-based lexicon as the stand-in.
 
-Honest scope: :class:`LexiconTextSignals` is a keyword lookup, not a model. It reads lower-cased word tokens,
-knows a few dozen words, ignores negation ("not great" counts as positive), sarcasm and spelling mistakes, and
-only speaks English. It exists so the ``last_sentiment`` / ``last_intent`` features have defined, deterministic
-values before the Triton text encoder lands; that encoder will implement :class:`TextSignals` and replace it
-without touching the feature state.
+Two readers: :class:`ClassifiedTextSignals` answers from signals the feature stage obtained for the batch's chat
+texts from Triton's ``kairos_intent`` (one request per batch, under a deadline), and falls back to the lexicon for
+any text it was not given. :class:`LexiconTextSignals` is that fallback: a keyword lookup, not a model. It reads
+lower-cased word tokens, knows a few dozen words, ignores negation ("not great" counts as positive), sarcasm and
+spelling mistakes, and only speaks English.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Final, Protocol
 
 __all__ = [
     "INTENTS",
+    "ClassifiedTextSignals",
     "LexiconTextSignals",
     "TextSignal",
     "TextSignals",
@@ -90,3 +91,47 @@ class LexiconTextSignals:
                 break
         score = (len(words & _POSITIVE) - len(words & _NEGATIVE)) / 2
         return TextSignal(sentiment=max(-1.0, min(1.0, score)), intent=intent)
+
+
+class ClassifiedTextSignals:
+    """Signals given per batch (the encoder's), the lexicon for any other text; counts which source answered.
+
+    The feature stage calls :meth:`prime` with the classified texts of a batch before applying its events, and
+    :meth:`clear` after. Pickles as an empty reader (primed signals and counts are per batch, not state).
+
+    >>> signals = ClassifiedTextSignals()
+    >>> signals.prime({"where is it?": TextSignal(sentiment=-0.2, intent="order_status")})
+    >>> signals.analyse("where is it?"), signals.analyse("Thanks, great!")
+    (TextSignal(sentiment=-0.2, intent='order_status'), TextSignal(sentiment=1.0, intent='other'))
+    >>> signals.counts
+    {'encoder': 1, 'lexicon': 1}
+    """
+
+    __slots__ = ("_fallback", "_primed", "counts")
+
+    def __init__(self, fallback: TextSignals | None = None) -> None:
+        self._fallback: TextSignals = fallback if fallback is not None else LexiconTextSignals()
+        self._primed: dict[str, TextSignal] = {}
+        self.counts: dict[str, int] = {"encoder": 0, "lexicon": 0}
+        """Texts answered by each source since the last :meth:`clear`."""
+
+    def __reduce__(self) -> tuple[type[ClassifiedTextSignals], tuple[TextSignals]]:
+        return ClassifiedTextSignals, (self._fallback,)
+
+    def prime(self, signals: dict[str, TextSignal]) -> None:
+        """Answer these texts with these signals (until :meth:`clear`)."""
+        self._primed.update(signals)
+
+    def clear(self) -> None:
+        """Forget the primed signals and reset the counts."""
+        self._primed.clear()
+        self.counts = {"encoder": 0, "lexicon": 0}
+
+    def analyse(self, text: str) -> TextSignal:
+        """The primed signal of ``text``, else the fallback's."""
+        signal = self._primed.get(text)
+        if signal is not None:
+            self.counts["encoder"] += 1
+            return signal
+        self.counts["lexicon"] += 1
+        return self._fallback.analyse(text)

@@ -35,7 +35,7 @@ START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
 @pytest.fixture(scope="module")
 def triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonProcess]:
-    """The embedded server on the repository ``kairos triton`` writes (policy + encoder; no LM)."""
+    """The embedded server on the repository ``kairos triton`` writes (policy, encoder, intent; no LM)."""
     from kairos.settings import load_settings
 
     root = tmp_path_factory.mktemp("triton")
@@ -47,11 +47,11 @@ def triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonProcess]:
 
 
 def _with_triton(settings: Settings, url: str) -> Settings:
-    """Score on ``url`` with a generous deadline: which path decides must not depend on this machine's load here
-    (the fallback has its own test, with the server down)."""
+    """Score on ``url`` with generous deadlines: which path decides (and which reads chat texts) must not depend on
+    this machine's load here (the fallbacks have their own tests)."""
     return dataclasses.replace(
         settings,
-        serving=dataclasses.replace(settings.serving, triton_url=url),
+        serving=dataclasses.replace(settings.serving, triton_url=url, intent_timeout_ms=2000.0),
         decide=dataclasses.replace(settings.decide, timeout_ms=2000.0),
     )
 

@@ -27,7 +27,7 @@ from schemas.examples import example_decision, example_events, example_reward
 R = DeadLetterReason
 DROP = object()
 
-DECODER_REASONS = frozenset(R) - {R.CLOCK_SKEW_FUTURE, R.CLOCK_SKEW_PAST, R.LATE_EVENT}
+DECODER_REASONS = frozenset(R) - {R.CLOCK_SKEW_FUTURE, R.CLOCK_SKEW_PAST, R.LATE_EVENT, R.UNATTRIBUTED}
 """Every reason a decoder produces; the clock-skew reasons belong to the ingest stage."""
 
 

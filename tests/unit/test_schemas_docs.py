@@ -77,6 +77,7 @@ def test_every_reason_and_header_is_documented() -> None:
         DeadLetterReason.CLOCK_SKEW_FUTURE,
         DeadLetterReason.CLOCK_SKEW_PAST,
         DeadLetterReason.LATE_EVENT,
+        DeadLetterReason.UNATTRIBUTED,
     }
     assert _tables(_section("Decode failures"))[0] == {reason.value for reason in decoder_reasons}
     letter = DeadLetter(

@@ -14,6 +14,8 @@ EXPECTED_FILES = {f"{name}.json" for name in EVENT_TYPES} | {
     "reward.json",
     "catalogue_item.json",
     "concierge_message.json",
+    "decision_context.json",
+    "policy_release.json",
 }
 
 
