@@ -320,6 +320,20 @@ def bench_decide(rate: float, seconds: float, shoppers: int) -> None:
     _echo_json(run(rate=rate, seconds=seconds, shoppers=shoppers))
 
 
+@bench.command("learn")
+@click.option("--shoppers", type=int, default=2000, show_default=True)
+@click.option("--duration", type=float, default=4 * 3600.0, show_default=True, help="Simulated seconds per run.")
+@click.option("--seed", "seeds", type=int, multiple=True, default=(1,), show_default=True, help="Repeatable.")
+@click.option("--window", type=float, default=900.0, show_default=True, help="Attribution window, seconds.")
+def bench_learn(shoppers: int, duration: float, seeds: tuple[int, ...], window: float) -> None:
+    """Kairos's decide+learn loop vs Vowpal Wabbit (--cb_explore_adf --squarecb) and River's LinUCB, same shoppers."""
+    from bench.learn import run
+
+    out = run(shoppers=shoppers, duration_s=duration, seeds=seeds, window_s=window)
+    _echo_json(out["learners"])
+    _echo_json(out["headline"])
+
+
 @cli.command()
 @click.option("--shoppers", type=int, default=300, show_default=True)
 @click.option("--duration", type=float, default=600.0, show_default=True, help="Simulated seconds.")
@@ -334,6 +348,36 @@ def demo(ctx: click.Context, shoppers: int, duration: float, seed: int, speed: f
     _echo_json(result)
     if not result["ok"]:
         raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--seeds", type=int, default=5, show_default=True, help="Populations (seeds 1..N), each for every arm.")
+@click.option("--shoppers", type=int, default=None, help="Shoppers per population [default: 800; --quick 150].")
+@click.option("--duration", type=float, default=None, help="Simulated seconds per run [default: 7200; --quick 1800].")
+@click.option("--drift", is_flag=True, help="Shift preferences and prices at half the duration; report recovery times.")
+@click.option("--arms", default="none,rules,cf,bandit,full", show_default=True, help="Comma-separated arm names.")
+@click.option("--quick", is_flag=True, help="A small preset for tests and smoke runs.")
+@click.pass_context
+def evaluate(
+    ctx: click.Context, seeds: int, shoppers: int | None, duration: float | None, drift: bool, arms: str, quick: bool
+) -> None:
+    """Simulator evaluation of the arms: metrics with 95% intervals, ANOVA, chi-square, drift; last line JSON."""
+    from kairos.evaluation.report import evaluate as run_evaluation
+    from kairos.evaluation.report import preset, render
+
+    try:
+        config = preset(
+            seeds=seeds, shoppers=shoppers, duration_s=duration, drift=drift, arms=tuple(arms.split(",")), quick=quick
+        )
+    except (KeyError, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from exc
+    report = run_evaluation(
+        config,
+        settings=ctx.obj,
+        progress=lambda r: click.echo(f"{r.arm} seed {r.seed}: {r.wall_s:.1f} s", err=True),
+    )
+    click.echo(render(report))
+    _echo_json(report.to_json())
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from simulator.behaviour import ANNOYANCE_COST_EUR, LEAD_VALUE_EUR, ReactionOdds
 from simulator.catalogue import Catalogue, Product
 from simulator.config import DEFAULT_START_TIME, SimulationConfig
 from simulator.counterfactual import RolloutResult, rollout
+from simulator.drift import DriftConfig, DriftRecord
 from simulator.engine import Simulation
 from simulator.errors import BadDecisionError, SimulatorConfigError, SimulatorError, TopicMissingError
 from simulator.kafka_io import DecisionSource, KafkaDecisionSource, KafkaRecordSink, RecordSink
@@ -44,6 +45,8 @@ __all__ = [
     "CartLine",
     "Catalogue",
     "DecisionSource",
+    "DriftConfig",
+    "DriftRecord",
     "Intervention",
     "KafkaDecisionSource",
     "KafkaRecordSink",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+from simulator.drift import DriftConfig
 from simulator.errors import SimulatorConfigError
 
 __all__ = ["DEFAULT_START_TIME", "SimulationConfig"]
@@ -27,6 +28,7 @@ class SimulationConfig:
         duplicate_rate: per valid event, probability of re-sending its exact bytes a few seconds later.
         catalogue_size: number of products.
         categories: number of product categories.
+        drift: a shift of preferences and prices during the run (:class:`~simulator.drift.DriftConfig`), or none.
     """
 
     shoppers: int = 1000
@@ -37,6 +39,7 @@ class SimulationConfig:
     duplicate_rate: float = 0.0
     catalogue_size: int = 500
     categories: int = 12
+    drift: DriftConfig | None = None
 
     def __post_init__(self) -> None:
         """Reject values the simulation cannot honour.

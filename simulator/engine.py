@@ -21,6 +21,7 @@ from schemas.decisions import Decision
 from simulator.activity import Activity, Intervention, as_float
 from simulator.catalogue import Catalogue
 from simulator.config import DEFAULT_START_TIME, SimulationConfig
+from simulator.drift import DriftRecord, draw_drift, reprice, shift_preferences
 from simulator.errors import BadDecisionError
 from simulator.faults import FUTURE_SKEW_S, corrupt, pick_reason
 from simulator.oracle import best_action, oracle_breakdown, oracle_values, regret
@@ -40,7 +41,7 @@ from simulator.wire import (
 
 __all__ = ["Simulation"]
 
-_SESSION, _VISIT, _DUPLICATE, _INTERVENTION = 0, 1, 2, 3
+_SESSION, _VISIT, _DUPLICATE, _INTERVENTION, _DRIFT = 0, 1, 2, 3, 4
 _DUPLICATE_MEAN_DELAY_S = 5.0
 
 
@@ -89,6 +90,9 @@ class Simulation:
             self._push(t, _VISIT, i, NextVisit(t, "visit"))
         self._faults = random.Random(derive_seed(seed, "faults"))
         self._duplicates = random.Random(derive_seed(seed, "duplicates"))
+        self.drifts: list[DriftRecord] = []
+        if config.drift is not None and config.drift.at_s <= config.duration_s:
+            self._push(config.drift.at_s, _DRIFT, 0, None)
         self._live: dict[str, Session] = {}
         self._owner: dict[str, int] = {}
         self._version: dict[str, int] = {}
@@ -143,6 +147,8 @@ class Simulation:
             elif kind == _DUPLICATE:
                 out.append(b)
                 self._records["duplicate"] += 1
+            elif kind == _DRIFT:
+                self._drift(t)
             else:
                 self._deliver(b, t)
         self.now = max(self.now, until)
@@ -182,6 +188,7 @@ class Simulation:
             user_id=iv.user_id,
             anonymous_id=iv.anonymous_id,
         )
+        entry.regime = len(self.drifts)
         self.truth[iv.decision_id] = entry
         owner = self._owner.get(iv.session_id)
         if owner is None or not _same_identity(iv, self.shoppers[owner]):
@@ -321,6 +328,23 @@ class Simulation:
         self._records["malformed"] += 1
         self._bad_reasons[reason] += 1
         return SimRecord(key, value, "malformed", bad.event_id, reason, stated, act.t, act.kind, act.session_id)
+
+    def _drift(self, t: float) -> None:
+        """Shift every shopper's preferences and the prices (:mod:`simulator.drift`), live sessions included."""
+        drift = self.config.drift
+        assert drift is not None  # only scheduled with a drift config
+        rng = np.random.default_rng(derive_seed(self.config.seed, "drift", len(self.drifts)))
+        factors, fresh = draw_drift(drift, rng, self.catalogue.categories, len(self.shoppers))
+        rows, l1 = fresh.tolist(), 0.0
+        for shopper, row in zip(self.shoppers, rows, strict=True):
+            old = shopper.traits
+            shopper.traits = shift_preferences(old, tuple(row), drift.preference_mix)
+            shopper.add_rates = None  # cached expectations depend on preferences and prices
+            l1 += sum(abs(a - b) for a, b in zip(old.category_prefs, shopper.traits.category_prefs, strict=True))
+        self.catalogue = reprice(self.catalogue, factors)
+        for session in self._live.values():
+            session.catalogue = self.catalogue
+        self.drifts.append(DriftRecord(t, factors, l1 / max(1, len(self.shoppers))))
 
     def _deliver(self, iv: Intervention, t: float) -> None:
         entry = self.truth[iv.decision_id]

@@ -39,7 +39,8 @@ class RealisedOutcome:
 class TruthEntry:
     """One decision as the simulation saw it. ``oracle`` has the value of every action type at ``applied_at``.
 
-    ``regret`` = max(best canonical value, chosen value) - chosen value; ``None`` unless applied.
+    ``regret`` = max(best canonical value, chosen value) - chosen value; ``None`` unless applied. ``regime`` counts
+    the drifts (:mod:`simulator.drift`) that had happened when the decision was received (0 without drift).
     """
 
     decision_id: str
@@ -62,6 +63,7 @@ class TruthEntry:
     p_accept: float | None = None
     offered_product_id: str | None = None
     outcome: RealisedOutcome | None = None
+    regime: int = 0
 
     def to_json(self, start_time: datetime) -> dict[str, Any]:
         """A JSON-ready dict (times as RFC 3339 strings), one line of the truth file."""
@@ -88,6 +90,7 @@ class TruthEntry:
             "reaction": self.reaction,
             "p_accept": None if self.p_accept is None else round(self.p_accept, 6),
             "outcome": None,
+            "regime": self.regime,
         }
         if self.outcome is not None:
             o = self.outcome
