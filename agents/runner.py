@@ -1,8 +1,10 @@
 """Hosts a :class:`~streams.batch_loop.BatchLoop` inside the faust worker, in its own thread.
 
 The loop's consumer blocks in librdkafka (GIL released); the faust event loop stays free for the web server and
-the faust agents. If the loop dies, the service crashes the worker: a supervisor restarts it and the stage's
-restart logic makes the replay exact.
+the faust agents. Every stage gets a thread of its own: the event loop's default executor has ``cpu_count + 4``
+threads, fewer than a worker's stages on a small machine, and a stage queued behind the others never starts.
+If the loop dies, the service crashes the worker: a supervisor restarts it and the stage's restart logic makes the
+replay exact.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import logging
 import threading
 from abc import abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from mode import Service
@@ -37,6 +40,7 @@ class BatchLoopService(Service):
     def __post_init__(self) -> None:
         self._stop_event = threading.Event()
         self._future: asyncio.Future[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stage-{self.stage}")
         self.batch_loop: StageLoop | None = None
 
     @abstractmethod
@@ -48,7 +52,7 @@ class BatchLoopService(Service):
         self.batch_loop.run(self._stop_event)
 
     async def on_start(self) -> None:
-        self._future = asyncio.get_running_loop().run_in_executor(None, self._run)
+        self._future = asyncio.get_running_loop().run_in_executor(self._executor, self._run)
         self.add_future(self._watch(self._future))
 
     async def _watch(self, future: asyncio.Future[None]) -> None:
@@ -63,3 +67,4 @@ class BatchLoopService(Service):
         if self._future is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._future), timeout=60)
+        self._executor.shutdown(wait=False)
