@@ -39,14 +39,25 @@ from featurestore.hot import FeatureCache
 from schemas.codec import encode
 from schemas.contexts import PolicyRelease
 from schemas.decisions import Decision, InterventionType
-from schemas.events import AddToCart, ChatMessage, Event, InterventionDismiss, ProductView
-from serving.decision_builder import Chosen, DecisionPolicy, Prepared, TriggerContext, choose, prepare, record
+from schemas.events import ChatMessage, Event, InterventionDismiss
+from serving.decision_builder import (
+    TRIGGER_TYPES,
+    Chosen,
+    DecisionPolicy,
+    Prepared,
+    TriggerContext,
+    choose,
+    is_trigger,
+    prepare,
+    record,
+    trigger_context,
+)
 from serving.guardrails import GuardrailConfig, SharedGuardState, UserGuardState, apply_dismissal
 from serving.inference import InferenceUnavailableError, PolicyClient
 from serving.learning import CheckpointError, decision_context, restore_weights
 from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
-from serving.policy import ActionSpace, DQNPolicy, ModelScores, RulePolicy, StateEncoder, explain_many
+from serving.policy import ActionSpace, DQNPolicy, RulePolicy, StateEncoder, explain_many
 from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
 from streams.metrics import DECISION_SECONDS, DECISIONS, POLICY_MODEL_VERSION
@@ -60,9 +71,6 @@ _OVERLAY_CACHE_SIZE = 4096
 
 ServedPolicy = NeuralBandit | DQNPolicy
 """The neural policies Triton serves and the stage keeps a local copy of."""
-
-TRIGGER_TYPES = frozenset({"product_view", "add_to_cart", "exit_intent", "chat_message", "checkout_start"})
-"""Event types that ask for a decision (an idle trigger is a ``page_view`` after ``idle_trigger_s`` of silence)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,22 +232,11 @@ class DecisionStage:
         if isinstance(event, InterventionDismiss):
             self.replay(event, guards)
             return
-        if not self._is_trigger(event, session_row):
+        if not is_trigger(event, session_row, self._options.idle_trigger_s):
             return
-        scores = models.session_scores(event.session_id, session_row, user_row)
-        segment = models.segments.predict_one(user_row) if user_row is not None else None
-        product = event.product_id if isinstance(event, ProductView | AddToCart) else None
-        context = TriggerContext(
-            event=event,
-            user_row=user_row,
-            session_row=session_row,
-            scores=ModelScores(scores.abandonment, scores.purchase_propensity, segment),
-            product_rows={},  # filled at flush time, from the product copy as it stands then
-            current_product_id=product,
-            acceptance=models.offers.predict_proba_one,
-            acceptance_many=models.offers.predict_proba_many,
-            group=self._group_of(event.partition_key) if self._group_of is not None else None,
-        )
+        group = self._group_of(event.partition_key) if self._group_of is not None else None
+        # product rows are filled at flush time, from the product copy as it stands then
+        context = trigger_context(event, user_row, session_row, models, product_rows={}, group=group)
         self._pending.append(_Pending(partition, context))
 
     def replay(self, event: Event, guards: PartitionGuards) -> None:
@@ -247,14 +244,6 @@ class DecisionStage:
         if isinstance(event, InterventionDismiss):
             key = event.partition_key
             guards.users[key] = apply_dismissal(guards.users.get(key, UserGuardState()), event.event_time.timestamp())
-
-    def _is_trigger(self, event: Event, session_row: FeatureRow | None) -> bool:
-        if event.event_type in TRIGGER_TYPES:
-            return True
-        if event.event_type == "page_view" and session_row is not None:
-            idle = session_row.get("idle_s")
-            return isinstance(idle, int | float) and idle >= self._options.idle_trigger_s
-        return False
 
     def flush(self, producer: Producer, guards: Mapping[int, PartitionGuards]) -> int:
         """Decide every collected trigger and publish the decisions; returns how many were published."""

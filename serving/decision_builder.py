@@ -26,7 +26,7 @@ import numpy.typing as npt
 import orjson
 
 from schemas.decisions import Decision, FeatureContribution, PolicySource, ScoredCandidate
-from schemas.events import Event
+from schemas.events import AddToCart, Event, ProductView
 from schemas.features import FEATURE_VERSION
 from schemas.fields import CURRENT_SCHEMA_VERSION
 from serving.guardrails import (
@@ -39,6 +39,7 @@ from serving.guardrails import (
     evaluate,
 )
 from serving.models.inputs import FeatureRow
+from serving.models.suite import ModelSuite
 from serving.policy import (
     AcceptanceManyFn,
     ActionSpace,
@@ -51,6 +52,7 @@ from serving.policy import (
 )
 
 __all__ = [
+    "TRIGGER_TYPES",
     "Chooser",
     "Chosen",
     "Concluded",
@@ -62,13 +64,43 @@ __all__ = [
     "conclude",
     "decision_id_for",
     "feature_hash",
+    "is_trigger",
     "prepare",
     "record",
+    "trigger_context",
 ]
 
 F32 = npt.NDArray[np.float32]
 Explainer = Callable[[F32, F32], list[list[FeatureContribution]]]
 Chooser = Callable[[npt.NDArray[np.float64], npt.NDArray[np.bool_], int], tuple[int, npt.NDArray[np.float64]]]
+
+
+def trigger_context(
+    event: Event,
+    user_row: FeatureRow | None,
+    session_row: FeatureRow | None,
+    models: ModelSuite,
+    *,
+    product_rows: Mapping[str, FeatureRow],
+    popular: tuple[str, ...] = (),
+    group: str | None = None,
+) -> TriggerContext:
+    """One trigger's context: the River models' scores for its session (right after they observed the event, with
+    the same rows), its segment, the product it concerns and the CF acceptance functions."""
+    scores = models.session_scores(event.session_id, session_row, user_row)
+    segment = models.segments.predict_one(user_row) if user_row is not None else None
+    return TriggerContext(
+        event=event,
+        user_row=user_row,
+        session_row=session_row,
+        scores=ModelScores(scores.abandonment, scores.purchase_propensity, segment),
+        product_rows=product_rows,
+        popular=popular,
+        current_product_id=event.product_id if isinstance(event, ProductView | AddToCart) else None,
+        acceptance=models.offers.predict_proba_one,
+        acceptance_many=models.offers.predict_proba_many,
+        group=group,
+    )
 
 
 def decision_id_for(trigger_event_id: str, policy_name: str) -> str:
@@ -88,6 +120,20 @@ def feature_hash(user_row: FeatureRow | None, session_row: FeatureRow | None, sc
         {"user": user_row, "session": session_row, "scores": model_scores}, option=orjson.OPT_SORT_KEYS, default=list
     )
     return hashlib.blake2b(payload, digest_size=8).hexdigest()
+
+
+TRIGGER_TYPES = frozenset({"product_view", "add_to_cart", "exit_intent", "chat_message", "checkout_start"})
+"""Event types that ask for a decision (an idle trigger is a ``page_view`` after ``idle_trigger_s`` of silence)."""
+
+
+def is_trigger(event: Event, session_row: FeatureRow | None, idle_trigger_s: float) -> bool:
+    """Whether ``event`` asks for a decision: a trigger type, or a page view after ``idle_trigger_s`` of silence."""
+    if event.event_type in TRIGGER_TYPES:
+        return True
+    if event.event_type == "page_view" and session_row is not None:
+        idle = session_row.get("idle_s")
+        return isinstance(idle, int | float) and idle >= idle_trigger_s
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,10 @@ No broker and no Triton: the same pieces the worker composes, called in one thre
 ``LoopConfig.step_s`` sim seconds: the simulator's records are decoded through the schemas codec, applied to one
 :class:`~streams.features.FeatureState` and the River :class:`~serving.models.ModelSuite`
 (:func:`agents.compute_features.learn_from_event`) and fed to an :class:`~streams.attribution.Attributor`; every
-trigger (:data:`agents.decide.TRIGGER_TYPES`, or a page view after ``decide.idle_trigger_s`` of silence) is prepared
-and guarded by :mod:`serving.decision_builder` (candidates, vectors, guardrails with the guard state after the
-decisions before it) and chosen by the policy under test with the decision's seed; the decision goes to the simulator
-(:meth:`~simulator.Simulation.apply_intervention`, at the end of the step: the loop's decision latency) and to the
+trigger (:func:`serving.decision_builder.is_trigger`) is prepared and guarded by :mod:`serving.decision_builder`
+(candidates, vectors, guardrails with the guard state after the decisions before it) and chosen by the policy under
+test with the decision's seed; the decision goes to the simulator (:meth:`~simulator.Simulation.apply_intervention`,
+at the end of the step: the loop's decision latency) and to the
 attributor. When the attributor settles a decision, its composite reward reaches the policy as a
 :class:`~serving.policy.Feedback` with the state, candidates, mask, choice and propensity it was decided with.
 
@@ -27,7 +27,6 @@ import numpy as np
 import numpy.typing as npt
 
 from agents.compute_features import learn_from_event
-from agents.decide import TRIGGER_TYPES
 from kairos.serving import guardrail_config, policy_parts
 from kairos.settings import Settings
 from schemas.catalogue import CatalogueItem
@@ -35,11 +34,20 @@ from schemas.codec import EventDecoder, StructDecoder
 from schemas.decisions import Decision, FeatureContribution
 from schemas.events import AddToCart, Event, InterventionDismiss, ProductView
 from schemas.rewards import RewardComponent
-from serving.decision_builder import Chosen, DecisionPolicy, Prepared, TriggerContext, choose, prepare, record
+from serving.decision_builder import (
+    Chosen,
+    DecisionPolicy,
+    Prepared,
+    choose,
+    is_trigger,
+    prepare,
+    record,
+    trigger_context,
+)
 from serving.guardrails import GuardrailConfig, SharedGuardState, UserGuardState, apply_dismissal
 from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
-from serving.policy import ActionSpace, Feedback, ModelScores, Policy, StateEncoder
+from serving.policy import ActionSpace, Feedback, Policy, StateEncoder
 from simulator import Simulation, SimulationConfig, SimulationSummary
 from simulator.wire import catalogue_records
 from streams.attribution import AttributionConfig, Attributor, ComponentRule, Settled
@@ -290,36 +298,23 @@ class _Loop:
         if isinstance(event, InterventionDismiss):
             self.users[key] = apply_dismissal(self.users.get(key, UserGuardState()), event.event_time.timestamp())
             return None
-        if not self.is_trigger(event, session_row):
+        if not is_trigger(event, session_row, self.idle_trigger_s):
             return None
         decision = self.decide(event, user_row, session_row)
         self.attributor.add_decision(decision)
         self.order.append(decision)
         return decision
 
-    def is_trigger(self, event: Event, session_row: FeatureRow | None) -> bool:
-        if event.event_type in TRIGGER_TYPES:
-            return True
-        if event.event_type == "page_view" and session_row is not None:
-            idle = session_row.get("idle_s")
-            return isinstance(idle, int | float) and idle >= self.idle_trigger_s
-        return False
-
     def decide(self, event: Event, user_row: FeatureRow | None, session_row: FeatureRow | None) -> Decision:
-        models = self.models
-        scores = models.session_scores(event.session_id, session_row, user_row)
-        segment = models.segments.predict_one(user_row) if user_row is not None else None
-        product = event.product_id if isinstance(event, ProductView | AddToCart) else None
-        context = TriggerContext(
-            event=event,
-            user_row=user_row,
-            session_row=session_row,
-            scores=ModelScores(scores.abandonment, scores.purchase_propensity, segment),
-            product_rows=self.product_rows(product, event.event_time),
+        context = trigger_context(
+            event,
+            user_row,
+            session_row,
+            self.models,
+            product_rows=self.product_rows(
+                event.product_id if isinstance(event, ProductView | AddToCart) else None, event.event_time
+            ),
             popular=self.popular,
-            acceptance=models.offers.predict_proba_one,
-            acceptance_many=models.offers.predict_proba_many,
-            current_product_id=product,
         )
         prepared = prepare(context, self.encoder, self.space, policy_name=self.policy.name, pad_to=self.pad_to)
         policy, clock, masks = self.policy, self.clock, []
