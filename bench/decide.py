@@ -7,6 +7,10 @@ neighbours fill the 25 slots). Then product views of known shoppers are offered 
 one's latency runs from its due time (the producer's schedule, so a slow producer cannot hide latency) to the
 moment its decision is read back from the interventions topic.
 
+In the same run, after the worker stops, the same load goes through two pass-through stages on the same broker
+(:mod:`bench.hop_floor`): ``floor_p50_ms`` / ``floor_p99_ms`` are what the three consumer hops cost with no work,
+so ``p99_ms - floor_p99_ms`` is roughly Kairos' own share.
+
 Anchors (published figures; neither product runs here): Azure Personalizer's local inference "sub-10 ms", and
 Metarank's p99 ~6 ms at 25 candidates. The goal is p99 <= 10 ms with 25 candidates.
 """
@@ -28,6 +32,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from bench.hop_floor import hop_floor
 from bench.loadgen import AnswerWatcher, offer_load, percentile
 from bench.stack import bench_broker
 from kairos.processes import start_worker
@@ -159,6 +164,8 @@ def run(
             if worker is not None:
                 worker.stop()
             triton.stop()
+        floor_sent, floor = hop_floor(settings, _triggers(users, products, n, seed=10), rate)
+    floor_lat = [(floor.arrived[k] - floor_sent.due[k]) * 1000 for k in floor_sent.due if k in floor.arrived]
     answered = [k for k in sent.due if k in watcher.arrived]
     latencies = [(watcher.arrived[k] - sent.due[k]) * 1000 for k in answered]
     sources = Counter(watcher.extra[k].split("|")[0] for k in answered)
@@ -178,6 +185,9 @@ def run(
         "fallback_rate": round(sources.get("fallback", 0) / max(1, len(answered)), 4),
         "candidates_mean": round(sum(candidates) / max(1, len(candidates)), 1),
         "producer_behind_max_ms": round(sent.behind_max_s * 1000, 2),
+        "floor_p50_ms": round(percentile(floor_lat, 0.5), 2),
+        "floor_p99_ms": round(percentile(floor_lat, 0.99), 2),
+        "floor_answered": len(floor_lat),
         "triton_call_p50_ms": round(call_p50, 2),
         "triton_call_p99_ms": round(call_p99, 2),
         "anchor_metarank_p99_ms": METARANK_P99_MS,

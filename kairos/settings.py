@@ -50,6 +50,7 @@ class WorkerConfig:
     web_port: int = 6066
     data_dir: str = "var"
     log_level: str = "info"
+    torch_threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)

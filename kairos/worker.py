@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import faust
+import torch
 from mode import Service
 
 from agents.attribute import AttributionHandler
@@ -273,6 +274,7 @@ def build_app(settings: Settings) -> faust.App:
 
 def run_worker(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; stages commit and leave their groups on the way out."""
+    torch.set_num_threads(settings.worker.torch_threads)
     app = build_app(settings)
     worker = faust.Worker(app, loglevel=settings.worker.log_level, quiet=True)
     worker.execute_from_commandline()
