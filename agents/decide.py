@@ -146,6 +146,7 @@ class DecisionStage:
         self._topic = interventions_topic
         self._contexts_topic = contexts_topic
         self.model_version = model_version
+        POLICY_MODEL_VERSION.labels("decide").set(model_version)
         self._release_lock = threading.Lock()
         self._release: PolicyRelease | None = None
         self._policy = policy
