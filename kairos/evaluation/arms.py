@@ -15,7 +15,7 @@ arm                 policy
                     no learning
 ``bandit``          a *linear* SquareCB bandit on the state and action vectors with the River model scores and the
                     CF acceptance blanked (:class:`InputMask`): a textbook contextual bandit on raw features,
-                    learning online from the same delayed composite rewards
+                    learning online from the same delayed composite rewards with the same optimiser and gamma
 ``full``            the production policy: :class:`~serving.policy.NeuralBandit` (MLP, SquareCB) on the full state
                     (River scores, segments, CF acceptance), learning online from delayed composite rewards
 =================== ===========================================================================================
@@ -36,7 +36,6 @@ from serving.policy.exploration import greedy_propensities
 __all__ = [
     "ARMS",
     "ARM_NAMES",
-    "LINEAR_LEARNING_RATE",
     "MODEL_ACTION_INPUTS",
     "MODEL_STATE_INPUTS",
     "Arm",
@@ -48,8 +47,6 @@ __all__ = [
 
 F32 = npt.NDArray[np.float32]
 
-LINEAR_LEARNING_RATE = 0.005
-"""SGD step of the ``bandit`` arm's linear model."""
 F64 = npt.NDArray[np.float64]
 
 MODEL_STATE_INPUTS = ("abandonment_risk", "purchase_propensity", "segment=")
@@ -204,10 +201,8 @@ class Arm:
 
 
 def _bandit(encoder: StateEncoder, seed: int) -> Policy:
-    # A linear model on unscaled inputs (log counts up to ~10) diverges at the MLP's step of 0.05.
-    linear = NeuralBandit(
-        encoder.state_dim, encoder.action_dim, hidden=(), learning_rate=LINEAR_LEARNING_RATE, seed=seed, name="bandit"
-    )
+    # The learner's defaults (Adam, gamma 100), as the full arm: only the model and its inputs differ.
+    linear = NeuralBandit(encoder.state_dim, encoder.action_dim, hidden=(), seed=seed, name="bandit")
     return InputMask.without(linear, encoder, MODEL_STATE_INPUTS, MODEL_ACTION_INPUTS)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -26,16 +27,27 @@ class NeuralBandit:
     Triton's output alone; a Thompson propensity is the probability that an action's posterior draw wins, which has no
     closed form for a neural posterior and needs Monte Carlo (an estimate, not the probability that was used).
 
-    Learning is online regression (squared loss, one SGD step per observation), the oracle SquareCB assumes. By
-    default it is unweighted: SquareCB's guarantee comes from regressing on the data it collected, and inverse
-    propensity weights add variance. ``importance_weighting=True`` weights each step by ``min(1/propensity,
-    max_weight)``, for learning from logs of another policy (e.g. the rules).
+    Learning is online regression (squared loss, one optimiser step per observation), the oracle SquareCB assumes.
+    The default optimiser is Adam: the composite reward is a sparse, noisy signal (most decisions earn nothing or a
+    penalty) and plain SGD at a fixed step either crawls on the rare outcomes or, at a step large enough to learn
+    them, lets single penalties swing the scores; Adam's per-weight normalised steps learned faster and more stably
+    in the closed loop (docs/policy.md, measured). Adam runs fused (one kernel over every weight, ~200 µs per step on
+    one thread, against ~170 µs for SGD and ~300 µs for the per-tensor Adam). By default the regression is
+    unweighted: SquareCB's guarantee comes from regressing on the data it collected, and inverse propensity weights
+    add variance. ``importance_weighting=True`` weights each step by ``min(1/propensity, max_weight)``, for learning
+    from logs of another policy (e.g. the rules).
+
+    ``gamma`` defaults to 100: the inverse gap weighting gives every allowed candidate at least ``1 / (n + gamma *
+    gap)``, and a decision has ~25 allowed candidates, most of them product offers, with reward gaps of a few tenths;
+    at gamma 10 that is close to uniform over the candidates (mostly over product offers) for thousands of
+    decisions, which costs more reward than it teaches.
 
     Args:
         state_dim: S.
         action_dim: A.
         hidden: hidden layer widths of the scorer.
-        learning_rate: SGD step.
+        learning_rate: the optimiser's step.
+        optimizer: ``"adam"`` or ``"sgd"`` (plain SGD, e.g. for a linear model on small data).
         gamma: exploration strength at the first decision, in inverse reward units.
         gamma_growth: exponent of gamma's growth with the number of updates (0 keeps it fixed).
         importance_weighting: weight updates by the clipped inverse propensity.
@@ -44,7 +56,7 @@ class NeuralBandit:
         name: the policy name logged on decisions.
 
     Raises:
-        PolicyConfigError: a non-positive rate or weight clip, a negative gamma or growth.
+        PolicyConfigError: a non-positive rate or weight clip, a negative gamma or growth, an unknown optimiser.
     """
 
     def __init__(
@@ -53,19 +65,25 @@ class NeuralBandit:
         action_dim: int,
         *,
         hidden: tuple[int, ...] = (64, 64),
-        learning_rate: float = 0.05,
-        gamma: float = 10.0,
+        learning_rate: float = 1e-3,
+        optimizer: Literal["adam", "sgd"] = "adam",
+        gamma: float = 100.0,
         gamma_growth: float = 0.5,
         importance_weighting: bool = False,
         max_weight: float = 20.0,
         seed: int = 0,
         name: str = "neural_bandit",
     ) -> None:
-        if learning_rate <= 0 or gamma < 0 or gamma_growth < 0 or max_weight < 1:
-            raise PolicyConfigError(f"bad bandit: {learning_rate=} {gamma=} {gamma_growth=} {max_weight=}")
+        if learning_rate <= 0 or gamma < 0 or gamma_growth < 0 or max_weight < 1 or optimizer not in ("adam", "sgd"):
+            raise PolicyConfigError(f"bad bandit: {learning_rate=} {optimizer=} {gamma=} {gamma_growth=} {max_weight=}")
         self.name = name
         self.scorer = build_scorer(state_dim, action_dim, hidden, seed)
-        self.optimizer = torch.optim.SGD(self.scorer.parameters(), lr=learning_rate)
+        params = self.scorer.parameters()
+        self.optimizer: torch.optim.Optimizer = (
+            torch.optim.Adam(params, lr=learning_rate, fused=True)
+            if optimizer == "adam"
+            else torch.optim.SGD(params, lr=learning_rate)
+        )
         self.gamma = gamma
         self.gamma_growth = gamma_growth
         self.importance_weighting = importance_weighting
@@ -96,7 +114,7 @@ class NeuralBandit:
         return draw(propensities, seed), propensities
 
     def learn(self, state: npt.ArrayLike, candidate: npt.ArrayLike, reward: float, propensity: float = 1.0) -> float:
-        """One SGD step on the squared error of the chosen action's score.
+        """One optimiser step on the squared error of the chosen action's score.
 
         Args:
             state: the decision's state vector ``[S]``.
@@ -117,7 +135,8 @@ class NeuralBandit:
     def learn_many(
         self, states: npt.ArrayLike, candidates: npt.ArrayLike, rewards: npt.ArrayLike, propensities: npt.ArrayLike
     ) -> float:
-        """One SGD step on a mini-batch ``states[B, S]``, ``candidates[B, A]``, ``rewards[B]``, ``propensities[B]``.
+        """One optimiser step on a mini-batch ``states[B, S]``, ``candidates[B, A]``, ``rewards[B]``,
+        ``propensities[B]``.
 
         Returns:
             The mean (weighted) loss before the step.

@@ -148,6 +148,21 @@ def test_bandit_importance_weights_are_clipped_inverse_propensities() -> None:
     assert again.learn(STATE, CANDIDATES[0], 1.0, propensity=0.01) == pytest.approx(5 * base, rel=1e-6)
 
 
+def _largest_step(optimizer: str, reward: float) -> float:
+    bandit = NeuralBandit(S, A, hidden=(8,), optimizer=optimizer, learning_rate=0.01, seed=1)  # type: ignore[arg-type]
+    before = _params(bandit.scorer)
+    bandit.learn(STATE, CANDIDATES[0], reward)
+    return max(float((a - b).abs().max()) for a, b in zip(_params(bandit.scorer), before, strict=True))
+
+
+def test_bandit_adam_steps_are_bounded_whatever_the_reward_scale() -> None:
+    """The default optimiser: one outlying reward moves no weight by more than the step (Adam's first step is
+    ``lr * sign(grad)``), where plain SGD's step grows with the error."""
+    assert _largest_step("adam", 1.0) == pytest.approx(0.01, rel=1e-3)
+    assert _largest_step("adam", 1000.0) == pytest.approx(0.01, rel=1e-3)
+    assert _largest_step("sgd", 1000.0) > 100 * _largest_step("sgd", 1.0)
+
+
 def test_a_non_finite_loss_is_refused_and_learns_nothing() -> None:
     bandit = NeuralBandit(S, A, hidden=(8,))
     before = _params(bandit.scorer)
@@ -161,6 +176,7 @@ def test_a_non_finite_loss_is_refused_and_learns_nothing() -> None:
     [
         lambda: NeuralBandit(S, A, learning_rate=0.0),
         lambda: NeuralBandit(S, A, gamma=-1.0),
+        lambda: NeuralBandit(S, A, optimizer="rmsprop"),  # type: ignore[arg-type]
         lambda: DQNPolicy(S, A, discount=1.0),
         lambda: DQNPolicy(S, A, exploration="ucb"),  # type: ignore[arg-type]
         lambda: DQNPolicy(S, A, target_sync=0),
