@@ -40,7 +40,8 @@ def gradient_x_input(
 def gradient_x_input_many(
     scorer: PairScorer, states: npt.ArrayLike, candidates: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """:func:`gradient_x_input` for N (state, action) pairs at once: one forward and one backward pass.
+    """:func:`gradient_x_input` for N (state, action) pairs at once: one forward and one backward pass (in numpy
+    for the plain ReLU MLPs the policies use).
 
     Each pair's score depends on its own row only, so the gradient of the summed scores with respect to row ``i`` is
     the gradient of score ``i``: row ``i`` of the result equals ``gradient_x_input(scorer, states[i],
@@ -57,14 +58,45 @@ def gradient_x_input_many(
     Raises:
         PolicyInputError: the arrays do not fit the scorer or each other.
     """
-    s = torch.tensor(np.asarray(states, dtype=np.float32), requires_grad=True)
-    a = torch.tensor(np.asarray(candidates, dtype=np.float32))
+    s = np.asarray(states, dtype=np.float32)
+    a = np.asarray(candidates, dtype=np.float32)
     if s.ndim != 2 or a.ndim != 2 or s.shape[1] != scorer.state_dim or a.shape != (s.shape[0], scorer.action_dim):
         raise PolicyInputError(f"need states[N, {scorer.state_dim}] and candidates[N, {scorer.action_dim}]")
-    scores = scorer.pair(torch.cat([s, a], dim=1))
-    (grad,) = torch.autograd.grad(scores.sum(), s)
-    contributions = (grad * s).detach().numpy().astype(np.float64)
-    return contributions, scores.detach().numpy().astype(np.float64)
+    layers = _relu_mlp(scorer)
+    if layers is None:  # not a plain ReLU MLP: let autograd do it
+        st = torch.tensor(s, requires_grad=True)
+        scores = scorer.pair(torch.cat([st, torch.from_numpy(a)], dim=1))
+        (grad,) = torch.autograd.grad(scores.sum(), st)
+        return (grad * st).detach().numpy().astype(np.float64), scores.detach().numpy().astype(np.float64)
+    # The same forward and backward pass in numpy: no autograd graph, no torch dispatch, and the GIL is not released
+    # and re-taken per op (in a worker with several busy threads that costs far more than the arithmetic).
+    h = np.concatenate([s, a], axis=1).astype(np.float64)
+    active = []
+    for weight, bias in layers[:-1]:
+        z = h @ weight.T + bias
+        on = z > 0
+        active.append(on)
+        h = np.where(on, z, 0.0)
+    weight, bias = layers[-1]
+    scores_np = (h @ weight.T + bias)[:, 0]
+    g = np.broadcast_to(weight, (h.shape[0], weight.shape[1]))
+    for (weight, _), on in zip(reversed(layers[:-1]), reversed(active), strict=True):
+        g = (g * on) @ weight
+    return g[:, : scorer.state_dim] * s.astype(np.float64), scores_np
+
+
+def _relu_mlp(scorer: PairScorer) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] | None:
+    """The scorer's ``(weight, bias)`` per layer when its network is Linear, ReLU, ..., Linear; else ``None``."""
+    modules = list(scorer.net)
+    linear = [m for m in modules[0::2] if isinstance(m, torch.nn.Linear)]
+    relus = [m for m in modules[1::2] if isinstance(m, torch.nn.ReLU)]
+    if len(modules) % 2 != 1 or len(linear) != len(modules[0::2]) or len(relus) != len(modules[1::2]):
+        return None
+    return [(_array(m.weight), _array(m.bias)) for m in linear]
+
+
+def _array(parameter: torch.Tensor) -> npt.NDArray[np.float64]:
+    return np.asarray(parameter.detach().numpy(), dtype=np.float64)
 
 
 def explain(
