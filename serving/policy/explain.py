@@ -69,19 +69,21 @@ def gradient_x_input_many(
         (grad,) = torch.autograd.grad(scores.sum(), st)
         return (grad * st).detach().numpy().astype(np.float64), scores.detach().numpy().astype(np.float64)
     # The same forward and backward pass in numpy: no autograd graph, no torch dispatch, and the GIL is not released
-    # and re-taken per op (in a worker with several busy threads that costs far more than the arithmetic).
+    # and re-taken per op (in a worker with several busy threads that costs far more than the arithmetic). Products
+    # go through einsum, not BLAS: a row's result must not depend on how many rows share its batch (BLAS blocks by
+    # matrix size, so the rounding would), or a replay with other batch boundaries would explain differently.
     h = np.concatenate([s, a], axis=1).astype(np.float64)
     active = []
     for weight, bias in layers[:-1]:
-        z = h @ weight.T + bias
+        z = np.einsum("nk,jk->nj", h, weight) + bias
         on = z > 0
         active.append(on)
         h = np.where(on, z, 0.0)
     weight, bias = layers[-1]
-    scores_np = (h @ weight.T + bias)[:, 0]
+    scores_np = np.einsum("nk,jk->nj", h, weight)[:, 0] + bias[0]
     g = np.broadcast_to(weight, (h.shape[0], weight.shape[1]))
     for (weight, _), on in zip(reversed(layers[:-1]), reversed(active), strict=True):
-        g = (g * on) @ weight
+        g = np.einsum("nj,jk->nk", g * on, weight)
     return g[:, : scorer.state_dim] * s.astype(np.float64), scores_np
 
 
