@@ -30,8 +30,16 @@ import numpy as np
 import numpy.typing as npt
 
 from schemas.decisions import InterventionType
-from serving.policy import MASKED_SCORE, Feedback, NeuralBandit, Policy, RulePolicy, StateEncoder, check_batch
-from serving.policy.exploration import greedy_propensities
+from serving.policy import (
+    MASKED_SCORE,
+    Feedback,
+    GreedyPolicy,
+    NeuralBandit,
+    Policy,
+    RulePolicy,
+    StateEncoder,
+    check_batch,
+)
 
 __all__ = [
     "ARMS",
@@ -56,8 +64,8 @@ MODEL_ACTION_INPUTS = ("cf_acceptance", "has_cf_acceptance")
 """Action inputs that come from the collaborative-filtering model."""
 
 
-class NoInterventionPolicy:
-    """Always ``none`` (never masked), propensity 1: the control arm.
+class NoInterventionPolicy(GreedyPolicy):
+    """Always ``none`` (never masked), propensity 1, no learning: the control arm.
 
     Args:
         encoder: the layout the candidate vectors follow.
@@ -79,19 +87,10 @@ class NoInterventionPolicy:
         _, c, m = check_batch(state, candidates, mask, self.state_dim, self.action_dim)
         return np.where(m, np.where(c[:, :, self._none] > 0.5, 1.0, 0.0), MASKED_SCORE)
 
-    def choose(self, scores: F64, mask: npt.NDArray[np.bool_], seed: int) -> tuple[int, F64]:
-        """The best allowed candidate (``none``), propensity 1."""
-        del seed
-        propensities = greedy_propensities(scores, mask)
-        return int(propensities.argmax()), propensities
 
-    def learn_one(self, feedback: Feedback) -> None:
-        """Does not learn."""
-        del feedback
-
-
-class CFPolicy:
-    """Greedy on ``CF acceptance × value``, no learning: what collaborative filtering alone would recommend.
+class CFPolicy(GreedyPolicy):
+    """Greedy on ``CF acceptance × value`` (lowest index on ties, so ``none`` when nothing is worth anything), no
+    learning: what collaborative filtering alone would recommend.
 
     Value of a candidate, in EUR, from the vectors alone: a product offer is worth its price; a discount is worth
     the cart it would close at its reduced price (``cart_value × (1 - pct)``); a checkout nudge is worth the cart;
@@ -128,16 +127,6 @@ class CFPolicy:
         value = np.where(c[:, :, self._discount] > 0.5, cart * (1.0 - c[:, :, self._pct]), value)
         value = np.where(c[:, :, self._nudge] > 0.5, cart, value)
         return np.where(m, c[:, :, self._accept].astype(np.float64) * value, MASKED_SCORE)
-
-    def choose(self, scores: F64, mask: npt.NDArray[np.bool_], seed: int) -> tuple[int, F64]:
-        """The best allowed candidate (lowest index on ties, so ``none`` when nothing is worth anything)."""
-        del seed
-        propensities = greedy_propensities(scores, mask)
-        return int(propensities.argmax()), propensities
-
-    def learn_one(self, feedback: Feedback) -> None:
-        """Does not learn."""
-        del feedback
 
 
 class InputMask:

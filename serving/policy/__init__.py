@@ -16,7 +16,16 @@ from serving.policy.actions import (
     slot_of,
     slots_of,
 )
-from serving.policy.base import DEFAULT_STRATUM, MASKED_SCORE, Choice, Feedback, Policy, check_batch, decide
+from serving.policy.base import (
+    DEFAULT_STRATUM,
+    MASKED_SCORE,
+    Choice,
+    Feedback,
+    GreedyPolicy,
+    Policy,
+    check_batch,
+    decide,
+)
 from serving.policy.candidates import (
     AcceptanceFn,
     AcceptanceManyFn,
@@ -87,6 +96,7 @@ __all__ = [
     "DQNPolicy",
     "Exploration",
     "Feedback",
+    "GreedyPolicy",
     "ModelScores",
     "NeuralBandit",
     "NoAllowedActionError",

@@ -9,13 +9,14 @@ import numpy as np
 import numpy.typing as npt
 
 from serving.policy.errors import PolicyInputError
-from serving.policy.exploration import seed_for
+from serving.policy.exploration import greedy_propensities, seed_for
 
 __all__ = [
     "DEFAULT_STRATUM",
     "MASKED_SCORE",
     "Choice",
     "Feedback",
+    "GreedyPolicy",
     "Policy",
     "check_batch",
     "decide",
@@ -117,6 +118,24 @@ class Policy(Protocol):
     def learn_one(self, feedback: Feedback) -> None:
         """Learn from one decision's outcome."""
         ...
+
+
+class GreedyPolicy:
+    """The choosing and learning of a policy that neither explores nor learns (rules, baselines): all the mass on the
+    best allowed candidate, lowest index on ties, so the propensity is 1; subclasses provide ``name``, ``version``
+    and ``scores``."""
+
+    def choose(
+        self, scores: npt.NDArray[np.float64], mask: npt.NDArray[np.bool_], seed: int
+    ) -> tuple[int, npt.NDArray[np.float64]]:
+        """The best allowed candidate (lowest index on ties), propensity 1; ``seed`` is unused."""
+        del seed
+        propensities = greedy_propensities(scores, mask)  # all the mass on best_index(scores, mask)
+        return int(propensities.argmax()), propensities
+
+    def learn_one(self, feedback: Feedback) -> None:
+        """Does not learn."""
+        del feedback
 
 
 def check_batch(

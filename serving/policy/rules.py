@@ -6,8 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from schemas.decisions import FeatureContribution, InterventionType
-from serving.policy.base import MASKED_SCORE, Feedback, check_batch
-from serving.policy.exploration import greedy_propensities
+from serving.policy.base import MASKED_SCORE, GreedyPolicy, check_batch
 from serving.policy.state import StateEncoder
 
 __all__ = ["RULES_VERSION", "RulePolicy"]
@@ -16,7 +15,7 @@ RULES_VERSION = "rules-v1"
 """Logged as the policy version of rule decisions; bump it when a rule changes."""
 
 
-class RulePolicy:
+class RulePolicy(GreedyPolicy):
     """Deterministic rules over the state and candidate vectors, first match wins.
 
     1. ``exit_intent`` (trigger, or the session flag): a discount at ``discount_pct`` if allowed, else a checkout
@@ -79,18 +78,6 @@ class RulePolicy:
         out = np.where(when["product_view"] & fbt & kind[InterventionType.CROSS_SELL], 2.0, out)
         out = np.where(when["chat"] & kind[InterventionType.CONCIERGE_MESSAGE], 3.0, out)
         return np.where(m, out, MASKED_SCORE)
-
-    def choose(
-        self, scores: npt.NDArray[np.float64], mask: npt.NDArray[np.bool_], seed: int
-    ) -> tuple[int, npt.NDArray[np.float64]]:
-        """The best allowed candidate (lowest index on ties), propensity 1; ``seed`` is unused."""
-        del seed
-        propensities = greedy_propensities(scores, mask)  # all the mass on best_index(scores, mask)
-        return int(propensities.argmax()), propensities
-
-    def learn_one(self, feedback: Feedback) -> None:
-        """Rules do not learn."""
-        del feedback
 
     def rule_of(self, state: npt.NDArray[np.float32]) -> str:
         """The rule that applies to one state vector: ``exit_intent``, ``checkout``, ``product_view``, ``chat``, else
