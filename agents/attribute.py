@@ -25,8 +25,9 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
+from agents.dead_letter import send_dead_letter_of
 from schemas.codec import EventDecoder, StructDecoder, encode
-from schemas.deadletter import dead_letter_for, dead_letter_from_record, dead_letter_headers
+from schemas.deadletter import dead_letter_from_record
 from schemas.decisions import Decision
 from schemas.errors import KairosError, PoisonMessageError
 from schemas.events import Event
@@ -41,10 +42,8 @@ from streams.metrics import (
     ATTRIBUTION_RECORDS,
     ATTRIBUTION_SUPPRESSED,
     ATTRIBUTION_UNATTRIBUTED,
-    DEAD_LETTERS,
     REWARDS,
 )
-from streams.provenance import source_header
 from streams.reader import read_range
 
 __all__ = ["STAGE", "AttributionAssignmentError", "AttributionHandler"]
@@ -235,23 +234,19 @@ class AttributionHandler:
 
     def _dead_letter(self, producer: Producer, rejection: Rejection) -> None:
         source = rejection.source
-        letter = dead_letter_for(
+        send_dead_letter_of(
+            producer,
             rejection.error,
             raw=source.raw,
             key=source.key,
-            stage=STAGE,
             source_topic=source.topic,
             source_partition=source.partition,
             source_offset=source.offset,
             source_timestamp_ms=source.timestamp_ms,
-            dead_lettered_at_ms=int(self._clock() * 1000),
+            stage=STAGE,
+            topic=self._dead,
+            now_s=self._clock(),
         )
-        headers: list[tuple[str, str | bytes | None]] = [
-            *dead_letter_headers(letter),
-            source_header(source.topic, source.partition, source.offset),
-        ]
-        producer.produce(self._dead, source.raw, source.key, source.partition, headers=headers)
-        DEAD_LETTERS.labels(STAGE, letter.reason).inc()
 
     # -- checkpoints --------------------------------------------------------------------------------------------
 
