@@ -246,6 +246,54 @@ def dlq_redrive(ctx: click.Context, reason: str | None, group: str, dry_run: boo
     _echo_json({"scanned": result.scanned, "redriven": result.redriven, "skipped": result.skipped})
 
 
+_ARCHIVED = "raw_events,events,catalogue,interventions,rewards,decision_contexts,dead_letters"
+
+
+def _progress(unit: str) -> Any:
+    """A tqdm progress bar on stderr, silent when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(unit=unit, unit_scale=True, disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
+@cli.command()
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option(
+    "--topics",
+    "topic_names",
+    default=_ARCHIVED,
+    show_default=True,
+    help="Comma-separated topics: TopicsConfig names (raw_events, interventions…) or full topic names.",
+)
+@click.option("--from-jsonl", "jsonl", type=click.Path(path_type=Path), default=None, help="Import this file instead.")
+@click.option("--topic", default=None, help="--from-jsonl: topic of lines that name none [default: raw events].")
+@click.pass_context
+def archive(ctx: click.Context, root: Path, topic_names: str, jsonl: Path | None, topic: str | None) -> None:
+    """Sink topics (or a JSON-lines export) to zstd Parquet under ROOT; resumable, prints a JSON summary."""
+    from kairos.replay.topics import resolve_topics
+    from streams.archive import ArchiveError, archive_topics, import_jsonl
+
+    settings: Settings = ctx.obj
+    bar = _progress("rec")
+    try:
+        if jsonl is not None:
+            counts = import_jsonl(
+                jsonl,
+                root,
+                default_topic=topic or settings.topics.raw_events,
+                partitions=settings.topics.partitions,
+                progress=bar.update,
+            )
+            _echo_json({"archive": str(root), "imported": counts})
+            return
+        result = archive_topics(settings.kafka, root, resolve_topics(settings.topics, topic_names), progress=bar.update)
+    except (ArchiveError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    _echo_json({"archive": str(root), "records": result.records, "resumed_from": result.resumed_from})
+
+
 @cli.group()
 def schemas() -> None:
     """Wire contracts."""
