@@ -9,6 +9,7 @@ from schemas.deadletter import (
     dead_letter_for,
     dead_letter_from_record,
     dead_letter_headers,
+    fit_dead_letter,
 )
 from schemas.decisions import (
     Action,
@@ -108,5 +109,6 @@ __all__ = [
     "email_hash",
     "encode",
     "export_json_schemas",
+    "fit_dead_letter",
     "reward_id_for",
 ]

@@ -1,15 +1,19 @@
 """Dead letters: the original record bytes and key, with why and where it failed carried in Kafka headers.
 
 The dead-letter record's value and key are the source record's, byte for byte, so a re-drive sends exactly
-what arrived. The metadata travels in headers prefixed ``kairos.dlq.`` (the Kafka Connect convention), values
-UTF-8 text, integers in decimal. :func:`dead_letter_headers` and :func:`dead_letter_from_record` are inverses.
+what arrived — unless the record is larger than the dead-letter topic takes: then :func:`fit_dead_letter` keeps a
+prefix and records the original size and sha256 digest in headers (the source coordinates are always there), so
+nothing is lost silently. The metadata travels in headers prefixed ``kairos.dlq.`` (the Kafka Connect convention),
+values UTF-8 text, integers in decimal. :func:`dead_letter_headers` and :func:`dead_letter_from_record` are inverses.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Final, TypeAlias
 
+import msgspec
 from msgspec import Meta, Struct
 
 from schemas.errors import DeadLetterReason, PoisonMessageError
@@ -21,6 +25,8 @@ __all__ = [
     "dead_letter_for",
     "dead_letter_from_record",
     "dead_letter_headers",
+    "dead_letter_size",
+    "fit_dead_letter",
 ]
 
 HEADER_PREFIX: Final = "kairos.dlq."
@@ -35,6 +41,15 @@ _SOURCE_PARTITION: Final = HEADER_PREFIX + "source_partition"
 _SOURCE_OFFSET: Final = HEADER_PREFIX + "source_offset"
 _SOURCE_TIMESTAMP_MS: Final = HEADER_PREFIX + "source_timestamp_ms"
 _DEAD_LETTERED_AT_MS: Final = HEADER_PREFIX + "dead_lettered_at_ms"
+_ORIGINAL_SIZE: Final = HEADER_PREFIX + "original_size"
+_ORIGINAL_SHA256: Final = HEADER_PREFIX + "original_sha256"
+_ORIGINAL_KEY_SIZE: Final = HEADER_PREFIX + "original_key_size"
+_ORIGINAL_KEY_SHA256: Final = HEADER_PREFIX + "original_key_sha256"
+
+#: The longest ``detail`` or ``field`` header kept (an error message quoting a hostile input stays bounded).
+MAX_TEXT_CHARS: Final = 1024
+#: Bytes a record costs beyond its value, key and header bytes (record framing, varints), rounded up.
+_RECORD_OVERHEAD: Final = 128
 
 NonNegative: TypeAlias = Annotated[int, Meta(ge=0)]
 HeaderValue: TypeAlias = bytes | str | None
@@ -46,7 +61,9 @@ class DeadLetter(Struct, frozen=True, kw_only=True):
     """A record that could not be processed, with everything needed to understand and re-drive it.
 
     ``reason`` is a :class:`~schemas.errors.DeadLetterReason` value or a stage-specific reason string;
-    ``raw`` and ``key`` are the source record's value and key, unchanged (``b""`` for a null value).
+    ``raw`` and ``key`` are the source record's value and key, unchanged (``b""`` for a null value) — or, when
+    ``original_size`` (``original_key_size``) is set, a prefix of it, with the whole one's sha256 in
+    ``original_sha256`` (``original_key_sha256``).
     """
 
     reason: str
@@ -61,6 +78,15 @@ class DeadLetter(Struct, frozen=True, kw_only=True):
     field: str | None = None
     source_timestamp_ms: NonNegative | None = None
     key: bytes | None = None
+    original_size: NonNegative | None = None
+    original_sha256: str | None = None
+    original_key_size: NonNegative | None = None
+    original_key_sha256: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """Whether ``raw`` or ``key`` is only a prefix of the source record's (it cannot be re-driven as is)."""
+        return self.original_size is not None or self.original_key_size is not None
 
 
 def dead_letter_for(
@@ -152,7 +178,78 @@ def dead_letter_headers(dl: DeadLetter) -> list[tuple[str, bytes]]:
         headers.append((_FIELD, dl.field.encode()))
     if dl.source_timestamp_ms is not None:
         headers.append((_SOURCE_TIMESTAMP_MS, b"%d" % dl.source_timestamp_ms))
+    if dl.original_size is not None:
+        headers.append((_ORIGINAL_SIZE, b"%d" % dl.original_size))
+    if dl.original_sha256 is not None:
+        headers.append((_ORIGINAL_SHA256, dl.original_sha256.encode()))
+    if dl.original_key_size is not None:
+        headers.append((_ORIGINAL_KEY_SIZE, b"%d" % dl.original_key_size))
+    if dl.original_key_sha256 is not None:
+        headers.append((_ORIGINAL_KEY_SHA256, dl.original_key_sha256.encode()))
     return headers
+
+
+def dead_letter_size(dl: DeadLetter) -> int:
+    """An upper bound of the bytes the dead-letter record of ``dl`` occupies (value, key, headers, framing).
+
+    >>> dl = DeadLetter(reason="oversize", detail="too big", stage="ingest", error_type="PoisonMessageError",
+    ...                 source_topic="kairos.events.raw.v1", source_partition=0, source_offset=1,
+    ...                 dead_lettered_at_ms=1, raw=b"x" * 1000)
+    >>> 1000 < dead_letter_size(dl) < 1500
+    True
+    """
+    headers = sum(len(name) + len(value) + 8 for name, value in dead_letter_headers(dl))
+    return len(dl.raw) + len(dl.key or b"") + headers + _RECORD_OVERHEAD
+
+
+def fit_dead_letter(dl: DeadLetter, max_bytes: int, keep_bytes: int) -> DeadLetter:
+    """``dl`` as a record of at most ``max_bytes``: unchanged when it fits, else with ``raw`` (and a key longer than
+    ``keep_bytes``) cut to ``keep_bytes``, the original sizes and sha256 digests recorded. ``detail`` and ``field``
+    are always cut to :data:`MAX_TEXT_CHARS`. Pure: the same letter always fits the same way.
+
+    Args:
+        dl: the dead letter, with the source record's whole value and key.
+        max_bytes: the largest record the dead-letter topic takes (:func:`dead_letter_size`).
+        keep_bytes: how much of an oversize value or key to keep (0: headers only — a reference to the source).
+
+    Returns:
+        The letter to send; ``truncated`` says whether it is cut.
+
+    >>> dl = DeadLetter(reason="oversize", detail="too big", stage="ingest", error_type="PoisonMessageError",
+    ...                 source_topic="kairos.events.raw.v1", source_partition=0, source_offset=1,
+    ...                 dead_lettered_at_ms=1, raw=b"x" * 10_000, key=b"u1")
+    >>> fit_dead_letter(dl, 20_000, 100) == dl
+    True
+    >>> cut = fit_dead_letter(dl, 5_000, 100)
+    >>> len(cut.raw), cut.original_size, cut.original_sha256[:12], cut.key, cut.truncated
+    (100, 10000, 'e4ee97ec2527', b'u1', True)
+    """
+    bounded = dl
+    if len(dl.detail) > MAX_TEXT_CHARS or (dl.field is not None and len(dl.field) > MAX_TEXT_CHARS):
+        bounded = msgspec.structs.replace(
+            dl,
+            detail=_cut(dl.detail),
+            field=None if dl.field is None else _cut(dl.field),
+        )
+    if dead_letter_size(bounded) <= max_bytes:
+        return bounded
+    changes: dict[str, object] = {}
+    if len(bounded.raw) > keep_bytes:
+        changes.update(
+            raw=bounded.raw[:keep_bytes],
+            original_size=len(bounded.raw),
+            original_sha256=hashlib.sha256(bounded.raw).hexdigest(),
+        )
+    key = bounded.key
+    if key is not None and len(key) > keep_bytes:
+        changes.update(
+            key=key[:keep_bytes], original_key_size=len(key), original_key_sha256=hashlib.sha256(key).hexdigest()
+        )
+    return msgspec.structs.replace(bounded, **changes)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_TEXT_CHARS else text[: MAX_TEXT_CHARS - 1] + "…"
 
 
 def dead_letter_from_record(key: bytes | None, value: bytes | None, headers: RecordHeaders | None) -> DeadLetter:
@@ -175,6 +272,7 @@ def dead_letter_from_record(key: bytes | None, value: bytes | None, headers: Rec
     pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
     meta = {name: _text(data) for name, data in pairs if name.startswith(HEADER_PREFIX)}
     timestamp = meta.get(_SOURCE_TIMESTAMP_MS)
+    size, key_size = meta.get(_ORIGINAL_SIZE), meta.get(_ORIGINAL_KEY_SIZE)
     return DeadLetter(
         reason=_required(meta, _REASON),
         detail=_required(meta, _DETAIL),
@@ -188,6 +286,10 @@ def dead_letter_from_record(key: bytes | None, value: bytes | None, headers: Rec
         dead_lettered_at_ms=_integer(_DEAD_LETTERED_AT_MS, _required(meta, _DEAD_LETTERED_AT_MS)),
         raw=b"" if value is None else value,
         key=key,
+        original_size=None if size is None else _integer(_ORIGINAL_SIZE, size),
+        original_sha256=meta.get(_ORIGINAL_SHA256),
+        original_key_size=None if key_size is None else _integer(_ORIGINAL_KEY_SIZE, key_size),
+        original_key_sha256=meta.get(_ORIGINAL_KEY_SHA256),
     )
 
 

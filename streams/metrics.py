@@ -14,6 +14,8 @@ __all__ = [
     "CONCIERGE_QUEUE",
     "CONSUMER_LAG",
     "DEAD_LETTERS",
+    "DEAD_LETTERS_TRUNCATED",
+    "DEAD_LETTERS_UNDELIVERABLE",
     "DECISIONS",
     "DECISION_SECONDS",
     "FEATURE_EVENTS",
@@ -43,6 +45,18 @@ INGEST_RECORDS = Counter(
 )
 DEAD_LETTERS = Counter(
     "kairos_dead_letters", "Records sent to the dead-letter topic", ["stage", "reason"], registry=REGISTRY
+)
+DEAD_LETTERS_TRUNCATED = Counter(
+    "kairos_dead_letters_truncated",
+    "Dead letters too large for the dead-letter topic, stored as a prefix with the original size and sha256",
+    ["stage", "reason"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS_UNDELIVERABLE = Counter(
+    "kairos_dead_letters_undeliverable",
+    "Dead letters the broker never acknowledged after every retry: logged with their source coordinates, skipped",
+    ["stage", "reason"],
+    registry=REGISTRY,
 )
 INGEST_BATCH_SECONDS = Histogram(
     "kairos_ingest_batch_seconds",

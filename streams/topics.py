@@ -31,7 +31,8 @@ def topic_specs(topics: TopicsConfig) -> list[TopicSpec]:
     """Every topic of a deployment. All share one partition count: keys are user ids and every stage keeps the
     partition, so a user's events, decisions and rewards live on the same partition number everywhere."""
     events = {"retention.ms": str(topics.events_retention_ms)}
-    dead = {"retention.ms": str(topics.dead_letter_retention_ms)}
+    # Kafka's default record limit, above the dead-letter sender's (agents/dead_letter.py): no letter is refused.
+    dead = {"retention.ms": str(topics.dead_letter_retention_ms), "max.message.bytes": "1048588"}
     names = [
         (topics.raw_events, events),
         (topics.events, events),

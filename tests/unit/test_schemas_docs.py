@@ -92,6 +92,10 @@ def test_every_reason_and_header_is_documented() -> None:
         source_timestamp_ms=0,
         dead_lettered_at_ms=0,
         raw=b"",
+        original_size=1,
+        original_sha256="00",
+        original_key_size=1,
+        original_key_sha256="00",
     )
     assert _tables(_section("Dead-letter record contract"))[0] == {name for name, _ in dead_letter_headers(letter)}
 
