@@ -38,6 +38,10 @@ class CatalogueStage:
     def _dead_letter(self, msg: Message, error: PoisonMessageError) -> None:
         send_dead_letter(self._producer, msg, error, stage=STAGE, topic=self._dead, now_s=self._clock())
 
+    def ready(self) -> bool:
+        """Whether the table has caught up with every partition once (readiness, ``/readyz``)."""
+        return self.follower.caught_up.is_set()
+
     def run(self, stop: threading.Event) -> None:
         """Follow until ``stop``; then deliver the dead letters still buffered."""
         try:

@@ -4,7 +4,7 @@ The loop's consumer blocks in librdkafka (GIL released); the faust event loop st
 the faust agents. Every stage gets a thread of its own: the event loop's default executor has ``cpu_count + 4``
 threads, fewer than a worker's stages on a small machine, and a stage queued behind the others never starts.
 If the loop dies, the service crashes the worker: a supervisor restarts it and the stage's restart logic makes the
-replay exact.
+replay exact. Each service reports its stage to :data:`streams.health.HEALTH` (``/healthz``, ``/readyz``).
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import logging
 import threading
 from abc import abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mode import Service
 
-__all__ = ["BatchLoopService", "StageLoop"]
+from streams.health import HEALTH, StageState, StageStatus
+
+__all__ = ["BatchLoopService", "Readiness", "StageLoop"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,15 @@ class StageLoop(Protocol):
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set."""
+        ...
+
+
+@runtime_checkable
+class Readiness(Protocol):
+    """A stage loop that can say when it is ready (assigned, caught up); loops without it are ready once running."""
+
+    def ready(self) -> bool:
+        """Whether the loop is doing its job yet."""
         ...
 
 
@@ -52,8 +63,25 @@ class BatchLoopService(Service):
         self.batch_loop.run(self._stop_event)
 
     async def on_start(self) -> None:
+        HEALTH.register(self.stage, self.status)
         self._future = asyncio.get_running_loop().run_in_executor(self._executor, self._run)
         self.add_future(self._watch(self._future))
+
+    def status(self) -> StageStatus:
+        """The stage's liveness and readiness (called on the event loop)."""
+        future, stopping = self._future, self._stop_event.is_set()
+        if future is not None and future.done():
+            exc = None if future.cancelled() else future.exception()
+            if exc is not None:
+                return StageStatus(self.stage, StageState.CRASHED, reason=f"{type(exc).__name__}: {exc}")
+            if not stopping:
+                return StageStatus(self.stage, StageState.EXITED, reason="the stage loop returned unasked")
+        if stopping:
+            return StageStatus(self.stage, StageState.STOPPING)
+        loop = self.batch_loop
+        if future is None or loop is None:
+            return StageStatus(self.stage, StageState.STARTING)
+        return StageStatus(self.stage, StageState.RUNNING, ready=not isinstance(loop, Readiness) or loop.ready())
 
     async def _watch(self, future: asyncio.Future[None]) -> None:
         try:

@@ -228,22 +228,40 @@ def dlq_list(ctx: click.Context, reason: str | None, limit: int, as_json: bool) 
 
 @dlq.command("redrive")
 @click.option("--reason", default=None, help="Only dead letters with this reason.")
-@click.option("--group", default="kairos-dlq-redrive", show_default=True, help="Progress is committed here.")
+@click.option(
+    "--group",
+    default="kairos-dlq-redrive",
+    show_default=True,
+    help="Progress is committed per reason under GROUP.<reason>.",
+)
 @click.option("--dry-run", is_flag=True)
 @click.pass_context
 def dlq_redrive(ctx: click.Context, reason: str | None, group: str, dry_run: bool) -> None:
-    """Send dead letters back to their source topic (after a fix), each once per --group."""
+    """Send dead letters back to the topic they came from (after a fix), each once per --group.
+
+    Only letters from topics publishers write (raw events, catalogue) go back; letters of derived topics (e.g. the
+    attribution stage's, from the events topic) and truncated letters are refused: counted, never produced.
+    """
     from streams.deadletters import redrive
 
     settings: Settings = ctx.find_root().obj
+    topics = settings.topics
     result = redrive(
         settings.kafka,
-        settings.topics.dead_letters,
+        topics.dead_letters,
         group,
-        accept=(lambda dl: dl.reason == reason) if reason else (lambda _dl: True),
+        sources={topics.raw_events, topics.catalogue},
+        reason=reason,
         dry_run=dry_run,
     )
-    _echo_json({"scanned": result.scanned, "redriven": result.redriven, "skipped": result.skipped})
+    _echo_json(
+        {"scanned": result.scanned, "redriven": result.redriven, "skipped": result.skipped, "refused": result.refused}
+    )
+    if result.refused:
+        raise click.ClickException(
+            f"{sum(result.refused.values())} dead letter(s) cannot be re-driven and were not: "
+            + "; ".join(f"{n} x {why}" for why, n in sorted(result.refused.items()))
+        )
 
 
 _ARCHIVED = "raw_events,events,catalogue,interventions,rewards,decision_contexts,dead_letters"

@@ -1,17 +1,35 @@
-"""The faust application: one per worker process, hosting every stage and serving ``/metrics``."""
+"""The faust application: one per worker process, hosting every stage and serving ``/metrics``, ``/healthz`` (each
+stage alive; 503 naming a crashed stage and why) and ``/readyz`` (broker reachable, every stage started and
+assigned)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import faust
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 from faust.web import Request, Response, View
 
+from streams.clients import admin_config
 from streams.config import KafkaConfig
+from streams.health import HEALTH
 from streams.metrics import render
 
-__all__ = ["create_app"]
+__all__ = ["broker_error", "create_app"]
+
+_BROKER_TIMEOUT_S = 2.0
+
+
+def broker_error(admin: AdminClient, timeout_s: float = _BROKER_TIMEOUT_S) -> str | None:
+    """``None`` when the broker answers a metadata request within ``timeout_s``, else why not (blocking)."""
+    try:
+        metadata = admin.list_topics(timeout=timeout_s)
+    except KafkaException as exc:
+        return f"broker unreachable: {exc.args[0]}"
+    return None if metadata.brokers else "broker metadata lists no brokers"
 
 
 def create_app(
@@ -50,6 +68,18 @@ def create_app(
     @app.page("/healthz")
     class Health(View):
         async def get(self, request: Request, **_: Any) -> Response:
-            return self.json({"status": "ok"})
+            alive, body = HEALTH.liveness()
+            return self.json(body, status=200 if alive else 503)
+
+    admin: list[AdminClient] = []  # made on the first probe, not at import
+
+    @app.page("/readyz")
+    class Ready(View):
+        async def get(self, request: Request, **_: Any) -> Response:
+            if not admin:
+                admin.append(AdminClient(admin_config(kafka)))
+            error = await asyncio.get_running_loop().run_in_executor(None, broker_error, admin[0])
+            ready, body = HEALTH.readiness(error)
+            return self.json(body, status=200 if ready else 503)
 
     return app

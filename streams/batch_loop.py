@@ -94,6 +94,7 @@ class BatchLoop:
         self._pending: dict[tuple[str, int], int] = {}  # next offset to commit, per partition
         self._closed = False
         self._delivery_failed = False  # once set, nothing is committed or checkpointed again
+        self._assigned = False  # a first assignment (maybe empty: more members than partitions) was handled
         self.batches = 0
         self.records = 0
 
@@ -108,6 +109,11 @@ class BatchLoop:
             self._assigned_at[(tp.topic, tp.partition)] = max(offset, 0)
             logger.info("assigned topic=%s partition=%s committed=%s", tp.topic, tp.partition, offset)
             self._handler.assigned(tp.topic, tp.partition, offset)
+        self._assigned = True
+
+    def ready(self) -> bool:
+        """Whether the loop joined its group and took over its first assignment (readiness, ``/readyz``)."""
+        return self._assigned
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if self._delivery_failed:

@@ -2,15 +2,19 @@
 
 A dead letter's value is the original record's raw bytes and its key the original key; the reason and the source
 coordinates are headers (docs/schemas.md). Re-driving produces the raw bytes back to the topic they came from, with
-a ``kairos.redrive.of`` header naming the dead letter, and commits its progress under a consumer group so each dead
-letter is re-driven at most once per group.
+a ``kairos.redrive.of`` header naming the dead letter — only when that topic is one publishers write (the raw events,
+the catalogue): a letter from a derived topic (an attribution or feature-stage letter from ``kairos.events.v1``)
+would reach every other consumer of that topic a second time, and a truncated letter no longer holds the record, so
+both are refused. Progress is committed per reason, under ``<group>.<reason>``: a re-drive of one reason never
+passes over another reason's letters, and each letter is re-driven at most once per group.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
@@ -19,7 +23,7 @@ from streams.clients import consumer_config, producer_config
 from streams.config import KafkaConfig
 from streams.reader import consume_batches
 
-__all__ = ["REDRIVE_HEADER", "RedriveResult", "iter_dead_letters", "redrive"]
+__all__ = ["REDRIVE_HEADER", "RedriveResult", "iter_dead_letters", "progress_group", "redrive", "refusal"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +32,40 @@ REDRIVE_HEADER = "kairos.redrive.of"
 
 @dataclass(frozen=True, slots=True)
 class RedriveResult:
-    """What a re-drive did."""
+    """What a re-drive did: ``refused`` counts the selected letters that cannot be re-driven, by why."""
 
     scanned: int
     redriven: int
     skipped: int
+    refused: dict[str, int] = field(default_factory=dict)
+
+
+def progress_group(group_id: str, reason: str) -> str:
+    """The consumer group that holds ``reason``'s re-drive progress.
+
+    >>> progress_group("kairos-dlq-redrive", "wrong_type")
+    'kairos-dlq-redrive.wrong_type'
+    """
+    return f"{group_id}.{reason}"
+
+
+def refusal(letter: DeadLetter, sources: Collection[str]) -> str | None:
+    """Why ``letter`` cannot be re-driven (``None``: it can), given the topics publishers write (``sources``).
+
+    >>> from schemas.deadletter import DeadLetter
+    >>> letter = DeadLetter(reason="unattributed", detail="d", stage="attribute", error_type="E",
+    ...     source_topic="kairos.events.v1", source_partition=0, source_offset=1, dead_lettered_at_ms=0, raw=b"{}")
+    >>> refusal(letter, {"kairos.events.raw.v1"})
+    'stage attribute: source kairos.events.v1 is a derived topic (re-driving would feed its other consumers again)'
+    """
+    if letter.truncated:
+        return f"stage {letter.stage}: truncated (the whole record is only at its source coordinates)"
+    if letter.source_topic not in sources:
+        return (
+            f"stage {letter.stage}: source {letter.source_topic} is a derived topic "
+            "(re-driving would feed its other consumers again)"
+        )
+    return None
 
 
 def _partitions(consumer: Consumer, topic: str) -> list[int]:
@@ -76,34 +109,60 @@ def redrive(
     topic: str,
     group_id: str,
     *,
-    accept: Callable[[DeadLetter], bool] = lambda _dl: True,
+    sources: Collection[str],
+    reason: str | None = None,
     dry_run: bool = False,
     timeout_s: float = 10.0,
 ) -> RedriveResult:
-    """Re-produce accepted dead letters to their source topics and commit progress under ``group_id``.
+    """Re-produce the dead letters of ``reason`` (every reason: ``None``) that ``group_id`` has not re-driven yet.
 
     Args:
-        accept: which dead letters to re-drive (e.g. by reason); the others are passed over and also committed.
+        sources: the topics a letter may be re-driven to (those publishers write); other letters are refused.
+        reason: the reason to re-drive; letters of other reasons are passed over and stay pending in their own
+            progress groups (:func:`progress_group`).
         dry_run: count only; produce and commit nothing.
+
+    Returns:
+        The counts; refused letters (:func:`refusal`) are counted by why and committed past (they can never be
+        re-driven).
+
+    Raises:
+        RuntimeError: the broker did not acknowledge the re-driven records (nothing is committed then).
     """
-    consumer = Consumer(consumer_config(kafka, group_id, **{"enable.partition.eof": True}))
+    reader = Consumer(consumer_config(kafka, None, **{"enable.partition.eof": True}))
     producer = Producer(producer_config(kafka, **{"enable.idempotence": True}))
+    done: dict[str, dict[int, int]] = {}  # per reason: each partition's committed re-drive progress
     scanned = redriven = skipped = 0
+    refused: Counter[str] = Counter()
     try:
-        parts = _partitions(consumer, topic)
-        committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=timeout_s)
-        consumer.assign([TopicPartition(topic, tp.partition, max(tp.offset, 0)) for tp in committed])
-        positions: dict[int, int] = {}
-        for msg in _drain(consumer, len(parts), timeout_s):
+        parts = _partitions(reader, topic)
+        starts = dict.fromkeys(parts, 0)
+        if reason is not None:
+            starts = done[reason] = _committed(kafka, progress_group(group_id, reason), topic, parts, timeout_s)
+        reader.assign([TopicPartition(topic, p, o) for p, o in starts.items()])
+        ends: dict[int, int] = {}
+        for msg in _drain(reader, len(parts), timeout_s):
             scanned += 1
+            partition, offset = msg.partition() or 0, msg.offset() or 0
+            ends[partition] = offset + 1
             letter = dead_letter_from_record(msg.key(), msg.value(), msg.headers())
-            positions[msg.partition() or 0] = (msg.offset() or 0) + 1
-            if not accept(letter):
+            if reason is not None and letter.reason != reason:
                 skipped += 1
+                continue
+            progress = done.get(letter.reason)
+            if progress is None:
+                progress = done[letter.reason] = _committed(
+                    kafka, progress_group(group_id, letter.reason), topic, parts, timeout_s
+                )
+            if offset < progress[partition]:
+                continue  # re-driven (or refused) by an earlier run of this group
+            why = refusal(letter, sources)
+            if why is not None:
+                refused[why] += 1
                 continue
             redriven += 1
             if not dry_run:
-                origin = f"{topic}/{msg.partition()}/{msg.offset()}".encode()
+                origin = f"{topic}/{partition}/{offset}".encode()
                 producer.produce(
                     letter.source_topic,
                     letter.raw,
@@ -114,9 +173,36 @@ def redrive(
         if not dry_run:
             if producer.flush(30):
                 raise RuntimeError("re-driven records were not acknowledged; progress not committed")
-            if positions:
-                consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in positions.items()], asynchronous=False)
-        logger.info("redrive scanned=%s redriven=%s skipped=%s dry_run=%s", scanned, redriven, skipped, dry_run)
-        return RedriveResult(scanned, redriven, skipped)
+            for name, progress in done.items():
+                moved = {p: o for p, o in ends.items() if o > progress[p]}
+                if moved:
+                    _commit(kafka, progress_group(group_id, name), topic, moved)
+        logger.info(
+            "redrive reason=%s scanned=%s redriven=%s skipped=%s refused=%s dry_run=%s",
+            reason,
+            scanned,
+            redriven,
+            skipped,
+            sum(refused.values()),
+            dry_run,
+        )
+        return RedriveResult(scanned, redriven, skipped, dict(refused))
+    finally:
+        reader.close()
+
+
+def _committed(kafka: KafkaConfig, group: str, topic: str, parts: list[int], timeout_s: float) -> dict[int, int]:
+    consumer = Consumer(consumer_config(kafka, group))
+    try:
+        committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=timeout_s)
+        return {tp.partition: max(tp.offset, 0) for tp in committed}
+    finally:
+        consumer.close()
+
+
+def _commit(kafka: KafkaConfig, group: str, topic: str, offsets: dict[int, int]) -> None:
+    consumer = Consumer(consumer_config(kafka, group))
+    try:
+        consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False)
     finally:
         consumer.close()

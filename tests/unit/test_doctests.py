@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["streams.dedup", "streams.provenance", "kairos.settings", "featurestore.hot"]
+MODULES = [
+    "streams.dedup",
+    "streams.provenance",
+    "streams.health",
+    "streams.deadletters",
+    "kairos.settings",
+    "featurestore.hot",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
