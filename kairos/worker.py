@@ -25,6 +25,7 @@ from featurestore.store import open_store
 from featurestore.writer import OnlineFeatureWriter
 from kairos.serving import concierge_agent, decision_stage, learn_stage, text_classifier
 from kairos.settings import Settings
+from kairos.web.live import add_live_page
 from schemas.decisions import Decision
 from streams.app import create_app
 from streams.batch_loop import BatchHandler, BatchLoop
@@ -193,6 +194,7 @@ def build_app(settings: Settings) -> faust.App:
         web_port=settings.worker.web_port,
         data_dir=Path(settings.worker.data_dir),
     )
+    add_live_page(app)  # /live next to /metrics (kairos/web/live.py)
 
     @app.service
     class ValidateEvents(BatchLoopService):
