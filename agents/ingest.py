@@ -77,7 +77,7 @@ class IngestHandler:
         replayed = 0
         now = self._clock()
         for msg in read_range(self._kafka, topic, partition, max(0, resume - cfg.dedup_capacity), resume):
-            self._ingestor.remember(msg.value(), dedup, now)
+            self._ingestor.remember(msg.value(), dedup, now, key=msg.key())
             replayed += 1
         self.partitions[partition] = PartitionState(dedup, emitted[self._events], emitted[self._dead])
         logger.info(
@@ -99,7 +99,7 @@ class IngestHandler:
         produce, events_topic = producer.produce, self._events
         source = self._source
         states = self.partitions
-        valid = duplicate = replayed = 0
+        valid = duplicate = replayed = rekeyed = 0
         dead = 0
         newest: Event | None = None
         for msg in messages:
@@ -107,7 +107,13 @@ class IngestHandler:
             offset = msg.offset() or 0
             state = states[partition]
             raw = msg.value()
-            verdict, payload = route(raw, state.dedup, now)
+            verdict, payload = route(raw, state.dedup, now, key=msg.key())
+            if verdict is Verdict.REKEY:
+                # Not tracked by the restart scan: a replay publishes it again, and its partition's window drops it.
+                keyed: Event = payload  # type: ignore[assignment]
+                produce(source, raw, keyed.partition_key.encode(), headers=[source_header(source, partition, offset)])
+                rekeyed += 1
+                continue
             if offset <= (state.dead_through if verdict is Verdict.DEAD else state.events_through):
                 replayed += 1  # its result is already out there
                 continue
@@ -132,6 +138,7 @@ class IngestHandler:
         INGEST_RECORDS.labels("duplicate").inc(duplicate)
         INGEST_RECORDS.labels("replayed").inc(replayed)
         INGEST_RECORDS.labels("dead").inc(dead)
+        INGEST_RECORDS.labels("rekeyed").inc(rekeyed)
         if newest is not None:
             INGEST_EVENT_AGE_SECONDS.observe(max(0.0, now - newest.event_time.timestamp()))
 

@@ -39,7 +39,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 INGEST_RECORDS = Counter(
     "kairos_ingest_records",
-    "Records seen by ingest, by outcome (valid, duplicate, dead, replayed)",
+    "Records seen by ingest, by outcome (valid, duplicate, dead, replayed, rekeyed)",
     ["outcome"],
     registry=REGISTRY,
 )
