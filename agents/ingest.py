@@ -111,7 +111,14 @@ class IngestHandler:
             if verdict is Verdict.REKEY:
                 # Not tracked by the restart scan: a replay publishes it again, and its partition's window drops it.
                 keyed: Event = payload  # type: ignore[assignment]
-                produce(source, raw, keyed.partition_key.encode(), headers=[source_header(source, partition, offset)])
+                stamp_type, stamp = msg.timestamp()  # the copy keeps the record's time (a replay's clock reads it)
+                produce(
+                    source,
+                    raw,
+                    keyed.partition_key.encode(),
+                    timestamp=stamp if stamp_type else 0,
+                    headers=[source_header(source, partition, offset)],
+                )
                 rekeyed += 1
                 continue
             if offset <= (state.dead_through if verdict is Verdict.DEAD else state.events_through):

@@ -15,6 +15,7 @@ from kairos.settings import Settings
 from schemas.codec import encode
 from schemas.events import ProductView
 from streams.clients import producer_config
+from streams.provenance import SOURCE_HEADER, parse_source
 from streams.reader import read_range
 from tests.integration.kafka_io import produce_all, read_all
 from tests.integration.test_ingest import run_until
@@ -72,6 +73,12 @@ def test_the_same_event_id_under_two_keys_passes_once(topics: Settings) -> None:
     produce_all(topics.kafka, topics.topics.raw_events, records)
     run_until(topics, len(records) + _miskeyed(records))
     _assert_once_under_the_user_key(topics, ids)
+    raw = {(m.partition(), m.offset()): m for m in read_all(topics.kafka, topics.topics.raw_events, 4)}
+    copies = [m for m in raw.values() if SOURCE_HEADER in dict(m.headers() or [])]
+    assert len(copies) == _miskeyed(records)
+    for copy in copies:  # each copy keeps its original's timestamp
+        _, partition, offset = parse_source(dict(copy.headers() or [])[SOURCE_HEADER])
+        assert copy.timestamp() == raw[(partition, offset)].timestamp()
 
 
 def test_rekeying_is_exact_across_a_crash_before_the_commit(topics: Settings) -> None:
