@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +53,7 @@ from serving.decision_builder import (
     trigger_context,
 )
 from serving.guardrails import GuardrailConfig, SharedGuardState, UserGuardState, apply_dismissal
-from serving.inference import InferenceUnavailableError, PolicyClient
+from serving.inference import InferenceUnavailableError
 from serving.learning import CheckpointError, decision_context, restore_weights
 from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
@@ -62,7 +62,7 @@ from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
 from streams.metrics import DECISION_SECONDS, DECISIONS, POLICY_MODEL_VERSION
 
-__all__ = ["TRIGGER_TYPES", "DecideOptions", "DecisionStage", "PartitionGuards", "ServedPolicy"]
+__all__ = ["TRIGGER_TYPES", "DecideOptions", "DecisionStage", "PartitionGuards", "PolicyScorer", "ServedPolicy"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +73,26 @@ ServedPolicy = NeuralBandit | DQNPolicy
 """The neural policies Triton serves and the stage keeps a local copy of."""
 
 
+class PolicyScorer(Protocol):
+    """What the stage scores with: Triton's :class:`~serving.inference.PolicyClient`, or a replay's local copy."""
+
+    model_version: str
+    max_batch_size: int
+
+    def score_sync(
+        self, states: npt.ArrayLike, candidates: npt.ArrayLike, mask: npt.ArrayLike, timeout_s: float | None = None
+    ) -> npt.NDArray[np.float32]:
+        """Scores ``[N, K]`` of N decisions (raises ``InferenceUnavailableError`` when there is no answer)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class DecideOptions:
     """The decision stage's knobs (see ``Settings.decide``)."""
 
     pad_to: int = 32
     timeout_s: float = 0.02
-    attribution_window_s: int = 1800
+    attribution_window_s: int = 10800
     idle_trigger_s: float = 60.0
     popular_top: int = 20
     popular_refresh_s: float = 5.0
@@ -115,7 +128,8 @@ class DecisionStage:
         guardrails: guardrail settings.
         cache: the hot feature copy (product rows and popularity).
         catalogue: the global catalogue (stock).
-        client: Triton's policy client, or ``None`` to decide with the fallback policy only.
+        client: Triton's policy client (or a replay's local scorer), or ``None`` to decide with the fallback policy
+            only.
         options: stage knobs.
         group_of: the fairness attribute lookup (user key -> group), never a policy input.
         on_concierge: receives each published ``concierge_message`` decision with the shopper's chat text ('' when
@@ -135,7 +149,7 @@ class DecisionStage:
         guardrails: GuardrailConfig,
         cache: FeatureCache,
         catalogue: CatalogueTable,
-        client: PolicyClient | None = None,
+        client: PolicyScorer | None = None,
         options: DecideOptions | None = None,
         group_of: Callable[[str], str | None] | None = None,
         on_concierge: Callable[[Decision, str], None] | None = None,

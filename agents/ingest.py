@@ -60,6 +60,9 @@ class IngestHandler:
         self._events = topics.events
         self._dead = topics.dead_letters
         self._clock = clock
+        if config.clock not in ("wall", "records"):
+            raise ValueError(f"ingest.clock must be wall or records, got {config.clock!r}")
+        self._by_records = config.clock == "records"
         self._ingestor = Ingestor(
             EventDecoder(max_bytes=config.max_event_bytes),
             ClockRules(config.max_future_skew_s, config.max_past_skew_s),
@@ -94,7 +97,8 @@ class IngestHandler:
 
     def handle(self, messages: list[Message], producer: Producer) -> None:
         """Route one batch; counts go to the metrics once per batch."""
-        now = self._clock()
+        now = self._clock() if not self._by_records else _newest_timestamp_s(messages, self._clock)
+        by_records = self._by_records
         route = self._ingestor.route
         produce, events_topic = producer.produce, self._events
         source = self._source
@@ -107,6 +111,9 @@ class IngestHandler:
             offset = msg.offset() or 0
             state = states[partition]
             raw = msg.value()
+            if by_records:
+                ts_type, ts = msg.timestamp()
+                now = ts / 1000.0 if ts_type else now  # the record's own log time; without one, the batch's newest
             verdict, payload = route(raw, state.dedup, now, key=msg.key())
             if verdict is Verdict.REKEY:
                 # Not tracked by the restart scan: a replay publishes it again, and its partition's window drops it.
@@ -151,3 +158,9 @@ class IngestHandler:
 
     def _dead_letter(self, producer: Producer, msg: Message, error: PoisonMessageError, now: float) -> None:
         send_dead_letter(producer, msg, error, stage=STAGE, topic=self._dead, now_s=now)
+
+
+def _newest_timestamp_s(messages: list[Message], fallback: Callable[[], float]) -> float:
+    """The newest record timestamp of a batch in seconds (``fallback()`` when no record has one)."""
+    stamps = [ts for ts_type, ts in (m.timestamp() for m in messages) if ts_type]
+    return max(stamps) / 1000.0 if stamps else fallback()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -243,6 +243,14 @@ class LearnStage(Generic[P]):
         finally:
             consumer.close()
             self._producer.flush(10.0)
+
+    def learn_batch(self, messages: Iterable[Message]) -> None:
+        """Learn from ``messages`` (contexts and rewards, as :meth:`run` consumes them), then run the gate once: how
+        a replay drives the learner, in its own deterministic order."""
+        for msg in messages:
+            if msg.error() is None:
+                self._apply(msg)
+        self._propose()
 
     def _assign(self, consumer: Consumer) -> None:
         """Contexts from the beginning (those joined before the checkpoint expire unjoined: their rewards are not

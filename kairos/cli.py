@@ -197,12 +197,14 @@ def dlq_list(ctx: click.Context, reason: str | None, limit: int, as_json: bool) 
     """List dead letters with their reason, source coordinates and a preview of the raw bytes."""
     from collections import Counter
 
+    from kairos.progress import track
     from streams.deadletters import iter_dead_letters
 
     settings: Settings = ctx.find_root().obj
     counts: Counter[str] = Counter()
     shown = 0
-    for msg, letter in iter_dead_letters(settings.kafka, settings.topics.dead_letters):
+    letters = iter_dead_letters(settings.kafka, settings.topics.dead_letters)
+    for msg, letter in track(letters, f"scanning {settings.topics.dead_letters}", unit="rec"):
         counts[letter.reason] += 1
         if (reason and letter.reason != reason) or shown >= limit:
             continue
@@ -412,6 +414,7 @@ def demo(ctx: click.Context, shoppers: int, duration: float, seed: int, speed: f
 
     result = run_demo(ctx.obj, shoppers=shoppers, duration_s=duration, seed=seed, speed=speed)
     _echo_json(result)
+    click.echo(f"report: {result['report']}")
     if not result["ok"]:
         raise SystemExit(1)
 
@@ -423,13 +426,30 @@ def demo(ctx: click.Context, shoppers: int, duration: float, seed: int, speed: f
 @click.option("--drift", is_flag=True, help="Shift preferences and prices at half the duration; report recovery times.")
 @click.option("--arms", default="none,rules,cf,bandit,full", show_default=True, help="Comma-separated arm names.")
 @click.option("--quick", is_flag=True, help="A small preset for tests and smoke runs.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="HTML report [default: <worker.data_dir>/reports/evaluate-<UTC time>.html].",
+)
 @click.pass_context
 def evaluate(
-    ctx: click.Context, seeds: int, shoppers: int | None, duration: float | None, drift: bool, arms: str, quick: bool
+    ctx: click.Context,
+    seeds: int,
+    shoppers: int | None,
+    duration: float | None,
+    drift: bool,
+    arms: str,
+    quick: bool,
+    report_path: Path | None,
 ) -> None:
-    """Simulator evaluation of the arms: metrics with 95% intervals, ANOVA, chi-square, drift; last line JSON."""
+    """Simulator evaluation of the arms: metrics with 95% intervals, ANOVA, chi-square, drift; an HTML report;
+    last line JSON."""
+    from kairos.evaluation.report import RunFigures, preset, render
     from kairos.evaluation.report import evaluate as run_evaluation
-    from kairos.evaluation.report import preset, render
+    from kairos.progress import progress
+    from kairos.web.run_reports import write_evaluation_report
 
     try:
         config = preset(
@@ -437,13 +457,28 @@ def evaluate(
         )
     except (KeyError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from exc
-    report = run_evaluation(
-        config,
-        settings=ctx.obj,
-        progress=lambda r: click.echo(f"{r.arm} seed {r.seed}: {r.wall_s:.1f} s", err=True),
-    )
+    with progress("evaluate", total=len(config.seeds) * len(config.arms), unit="run") as bar:
+
+        def on_run(run: RunFigures) -> None:
+            line = f"{run.arm} seed {run.seed}: {run.wall_s:.1f} s"
+            if bar.disable:
+                click.echo(line, err=True)
+            bar.set_postfix_str(line, refresh=False)
+            bar.update(1)
+
+        report = run_evaluation(config, settings=ctx.obj, progress=on_run)
     click.echo(render(report))
-    _echo_json(report.to_json())
+    result = report.to_json()
+    path = report_path or _default_report(ctx.obj, "evaluate")
+    click.echo(f"report: {write_evaluation_report(path, result)}", err=True)
+    _echo_json(result)
+
+
+def _default_report(settings: Settings, command: str) -> Path:
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path(settings.worker.data_dir) / "reports" / f"{command}-{stamp}.html"
 
 
 def main() -> None:

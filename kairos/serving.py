@@ -9,13 +9,14 @@ publishes later versions; every worker's decision stage adopts them from the rel
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from agents.compute_features import EncoderTextClassifier
 from agents.concierge import ConciergeAgent
-from agents.decide import TRIGGER_TYPES, DecideOptions, DecisionStage, ServedPolicy
+from agents.decide import TRIGGER_TYPES, DecideOptions, DecisionStage, PolicyScorer, ServedPolicy
 from agents.learn import LearnStage, ReleaseBoard, TritonPublisher
 from featurestore.hot import FeatureCache
 from kairos.settings import Settings, SettingsError
@@ -128,21 +129,29 @@ def decision_stage(
     catalogue: CatalogueTable,
     on_concierge: Callable[[Decision, str], None] | None = None,
     releases: ReleaseBoard | None = None,
+    *,
+    local: tuple[ServedPolicy, PolicyScorer] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DecisionStage:
     """The feature stage's decision step, scoring on Triton when ``serving.triton_url`` is set.
 
-    With ``releases``, the stage adopts every promoted policy version announced there.
+    With ``releases``, the stage adopts every promoted policy version announced there. ``local`` (a replay) is the
+    policy copy and the in-process scorer to use instead of the initial policy and Triton; ``clock`` paces the
+    popular-products refresh (a replay passes its event-stream clock).
     """
     parts = policy_parts(settings)
     decide = settings.decide
-    client = (
+    client: PolicyScorer | None = (
         PolicyClient(settings.serving.triton_url, timeout_s=decide.timeout_ms / 1000)
         if (settings.serving.triton_url)
         else None
     )
+    policy = parts.policy
+    if local is not None:
+        policy, client = local
     stage = DecisionStage(
         settings.topics.interventions,
-        policy=parts.policy,
+        policy=policy,
         encoder=parts.encoder,
         space=parts.space,
         guardrails=guardrail_config(settings),
@@ -156,6 +165,7 @@ def decision_stage(
             idle_trigger_s=decide.idle_trigger_s,
         ),
         on_concierge=on_concierge,
+        clock=clock,
         contexts_topic=settings.topics.decision_contexts if settings.learn.contexts else None,
     )
     if releases is not None:

@@ -26,6 +26,7 @@ __all__ = [
     "DecideConfig",
     "LearnConfig",
     "OnlineConfig",
+    "ReplayConfig",
     "ServingConfig",
     "Settings",
     "SettingsError",
@@ -87,7 +88,7 @@ class DecideConfig:
     timeout_ms: float = 20.0
     max_candidates: int = 25
     pad_to: int = 32
-    attribution_window_s: int = 1800
+    attribution_window_s: int = 10800
     idle_trigger_s: float = 60.0
     max_per_session: int = 3
     max_per_user_day: int = 8
@@ -117,6 +118,16 @@ class LearnConfig:
     replay_capacity: int = 50_000
     target_sync: int = 1000
     release_poll_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayConfig:
+    """``kairos replay``: where replays keep their state, and their own metrics port (docs/operations.md)."""
+
+    #: each replay's worker state (checkpoints, Feast repository and SQLite online store) is ``<data_dir>/<namespace>``
+    data_dir: str = "var/replay"
+    #: serve the replay's ``/metrics`` on 127.0.0.1 at this port while it runs; 0: none
+    metrics_port: int = 0
 
 
 _RULES = AttributionConfig()
@@ -201,6 +212,7 @@ class Settings:
     decide: DecideConfig = field(default_factory=DecideConfig)
     attribution: AttributionSettings = field(default_factory=AttributionSettings)
     learn: LearnConfig = field(default_factory=LearnConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
 
 
 _SECTION_TYPES = {
@@ -214,6 +226,7 @@ _SECTION_TYPES = {
     "decide": DecideConfig,
     "attribution": AttributionSettings,
     "learn": LearnConfig,
+    "replay": ReplayConfig,
 }
 
 

@@ -105,6 +105,9 @@ class IngestConfig:
     dedup_window_s: float = 3600.0
     max_future_skew_s: float = 300.0
     max_past_skew_s: float = 7 * 24 * 3600.0
+    # The clock the skew checks compare event times with: ``wall`` (processing time) or ``records`` (each record's
+    # own log timestamp: a replay of an old log routes as it was routed when it arrived, with no wall-clock reads).
+    clock: str = "wall"
     # How many output records after the last commit a restart re-reads to find what was already emitted.
     recovery_tail: int = 20_000
 

@@ -22,7 +22,7 @@ from streams.archive.writer import ArchiveWriter, WriterLimits
 from streams.clients import admin_config, consumer_config
 from streams.config import KafkaConfig
 
-__all__ = ["ArchiveResult", "archive_topics", "topic_partitions"]
+__all__ = ["ArchiveResult", "archive_topics", "archived_headers", "topic_partitions"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class ArchiveResult:
     resumed_from: dict[str, int]
 
 
-def _headers(headers: object) -> tuple[Header, ...]:
+def archived_headers(headers: object) -> tuple[Header, ...]:
     """A record's headers as archived: ``(name, bytes | None)`` pairs, in order."""
     if not isinstance(headers, list):
         return ()
@@ -122,7 +122,7 @@ def archive_topics(
                         msg.offset() or 0,
                         ts if ts_type else None,
                         msg.key(),
-                        _headers(msg.headers()),
+                        archived_headers(msg.headers()),
                         msg.value(),
                     )
                 )

@@ -1,0 +1,102 @@
+"""kairos replay on the real broker: byte-identical twice, old logs decided, production untouched, restarts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kairos.replay.command import replay
+from kairos.replay.errors import ReplayError
+from kairos.replay.isolation import replay_settings
+from kairos.settings import Settings
+from schemas.codec import StructDecoder
+from schemas.deadletter import dead_letter_from_record
+from schemas.decisions import Decision
+from streams.archive import archive_topics
+from streams.reader import read_range
+from tests.integration.replay_support import partition_bytes, publish_log, snapshot, tree, with_replay_dir
+
+FROM, UNTIL = datetime(2026, 1, 5, 9, 5, tzinfo=UTC), datetime(2026, 1, 5, 9, 20, tzinfo=UTC)
+
+
+@pytest.fixture
+def production(topics: Settings, tmp_path: Path) -> Settings:
+    """A deployment holding an old simulated log (older than the skew limit), its replays under tmp_path."""
+    publish_log(topics)
+    return with_replay_dir(topics, tmp_path / "replays")
+
+
+def test_archive_replay_twice_is_byte_identical_and_old_events_are_decided(
+    production: Settings, tmp_path: Path
+) -> None:
+    root = tmp_path / "archive"
+    archive_topics(production.kafka, root, [production.topics.raw_events, production.topics.catalogue])
+    before = snapshot(production)
+    production_state = tree(Path(production.worker.data_dir))
+
+    first = replay(production, source=str(root), namespace=f"{production.topics.namespace}-a", policy="1")
+    second = replay(production, source=str(root), namespace=f"{production.topics.namespace}-b", policy="1")
+
+    a = replay_settings(production, f"{production.topics.namespace}-a")
+    b = replay_settings(production, f"{production.topics.namespace}-b")
+    interventions = partition_bytes(a, a.topics.interventions)
+    assert sum(map(len, interventions)) > 20, first.to_json()
+    assert interventions == partition_bytes(b, b.topics.interventions)
+    rewards = partition_bytes(a, a.topics.rewards)
+    assert sum(map(len, rewards)) > 0
+    assert rewards == partition_bytes(b, b.topics.rewards)
+    assert first.written == second.written
+
+    # a log older than ingest.max_past_skew_s is decided, not dead-lettered as clock-skewed
+    reasons = [
+        dead_letter_from_record(m.key(), m.value(), m.headers()).reason
+        for p in range(4)
+        for m in read_range(a.kafka, a.topics.dead_letters, p, 0)
+    ]
+    assert "clock_skew_past" not in reasons and "clock_skew_future" not in reasons
+    assert first.written["events.v1"] > 0.9 * first.records_in
+
+    # production: topics, the ingest group and the worker state (online store) untouched
+    assert snapshot(production) == before
+    assert tree(Path(production.worker.data_dir)) == production_state
+    assert Path(a.worker.data_dir).is_relative_to(tmp_path / "replays")
+
+    # a finished namespace is not overwritten
+    with pytest.raises(ReplayError, match="finished replay"):
+        replay(production, source=str(root), namespace=f"{production.topics.namespace}-a", policy="1")
+
+
+def test_a_kafka_time_slice_and_a_crashed_replay_restart_cleanly(
+    production: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ns = f"{production.topics.namespace}-k"
+    calls = {"n": 0}
+    from kairos.replay import driver
+
+    real_step = driver._step
+
+    def crash_in_round_two(*args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 6:  # the second round's feature stage
+            raise RuntimeError("crash in the middle of a round")
+        real_step(*args, **kwargs)  # type: ignore[arg-type]
+
+    small = replace(production, ingest=replace(production.ingest, batch_size=200))
+    window = {"start": FROM.isoformat(), "until": UNTIL.isoformat()}
+    monkeypatch.setattr(driver, "_step", crash_in_round_two)
+    with pytest.raises(RuntimeError, match="crash"):
+        replay(small, source="kafka", namespace=ns, policy="rules", **window)
+    monkeypatch.setattr(driver, "_step", real_step)
+    restarted = replay(small, source="kafka", namespace=ns, policy="rules", **window)
+    assert restarted.restarted
+    clean = replay(small, source="kafka", namespace=f"{ns}2", policy="rules", **window)
+    r1, r2 = replay_settings(small, ns), replay_settings(small, f"{ns}2")
+    assert partition_bytes(r1, r1.topics.interventions) == partition_bytes(r2, r2.topics.interventions)
+    assert restarted.written == clean.written
+    # the time slice: only events stamped inside the window were replayed
+    decode = StructDecoder(Decision).decode
+    times = [decode(v).event_time for part in partition_bytes(r1, r1.topics.interventions) for v in part]
+    assert times and all(FROM <= t < UNTIL for t in times)
