@@ -86,9 +86,15 @@ class StructDecoder(Generic[T]):
                 raw.decode()  # msgspec skips unknown fields without checking their UTF-8
             return self._decode(raw)
         except msgspec.ValidationError as exc:
-            raise self._classify(exc, raw) from exc
+            try:
+                error = self._classify(exc, raw)
+            except RecursionError:
+                error = _too_deep()
+            raise error from exc
         except msgspec.DecodeError as exc:
             raise PoisonMessageError(DeadLetterReason.MALFORMED_JSON, str(exc)) from exc
+        except RecursionError as exc:  # deep nesting (~1,000 levels fit in 2 KB): a poison pill, not a bug
+            raise _too_deep() from exc
         except UnicodeDecodeError as exc:
             raise PoisonMessageError(
                 DeadLetterReason.MALFORMED_JSON, f"not valid UTF-8: {exc.reason} at byte {exc.start}"
@@ -107,6 +113,12 @@ class StructDecoder(Generic[T]):
         if error.reason is DeadLetterReason.NOT_AN_OBJECT or not self._versioned:
             return error
         return _unsupported_version(raw) or error
+
+
+def _too_deep() -> PoisonMessageError:
+    return PoisonMessageError(
+        DeadLetterReason.MALFORMED_JSON, "JSON is nested deeper than the decoder's recursion limit allows"
+    )
 
 
 class EventDecoder(StructDecoder[Event]):
