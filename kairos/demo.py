@@ -4,7 +4,8 @@ Starts Tansu, the embedded Triton server (policy + text encoder; the concierge L
 agent uses it) and a worker as child processes, creates the topics, runs the simulator (with a share of malformed
 and duplicate records; it reacts to the interventions the worker publishes), waits until ingest has committed every
 record, checks that exactly the valid events came out, exactly the malformed ones were dead-lettered, features
-reached Feast and every trigger got one decision, prints a report and stops everything by PID.
+reached Feast and every trigger got one decision, prints a report (and writes it as HTML with the live page's
+figures over the run) and stops everything by PID.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from typing import Any
 
 from kairos.explain import render_decision
 from kairos.processes import start_worker
+from kairos.progress import ProgressBar, progress
 from kairos.serving import prepare_repository, triton_config
 from kairos.settings import Settings
 from kairos.simulate import report_summary, simulate_to_kafka
+from kairos.web.run_reports import write_demo_report
+from kairos.web.sampler import MetricsSampler
 from schemas.codec import EventDecoder, StructDecoder
 from schemas.concierge import ConciergeMessage
 from schemas.deadletter import dead_letter_from_record
@@ -244,6 +248,23 @@ def _model_metrics(metrics: str) -> dict[str, dict[str, float]]:
     return out
 
 
+_PHASES = (
+    "simulating shoppers",
+    "waiting for ingest",
+    "waiting for features",
+    "waiting for concierge texts",
+    "waiting for rewards",
+    "waiting for the learner",
+    "writing the report",
+)
+
+
+def _phase(bar: ProgressBar, name: str) -> None:
+    """Mark the previous phase done and show the next (a terminal bar; silent otherwise)."""
+    bar.update(1)
+    bar.set_description_str(f"demo: {name}")
+
+
 def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int, speed: float) -> dict[str, Any]:
     """Run the demo and return its report (also the CLI's output)."""
     # A fresh directory per run: the broker is in-memory, so state checkpointed by an earlier run (feature state,
@@ -262,6 +283,8 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
         worker=replace(settings.worker, web_port=free_port(settings.worker.web_host), data_dir=str(run_dir)),
     )
     worker = triton = None
+    sampler: MetricsSampler | None = None
+    bar = progress("demo: starting the broker, Triton and the worker", total=len(_PHASES) + 1, unit="phase")
     try:
         settings = replace(settings, serving=replace(settings.serving, repository=str(run_dir / "triton" / "models")))
         settings = _demo_learning(_demo_attribution(settings))
@@ -270,6 +293,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
         settings = replace(settings, serving=replace(settings.serving, triton_url=triton.grpc_url))
         ensure_topics(settings.kafka, topic_specs(settings.topics))
         worker = start_worker(settings, run_dir / "worker.log")
+        sampler = MetricsSampler(worker.metrics).start()  # the report's figures over the whole run
         logger.info(
             "stack up: broker pid=%s triton pid=%s worker pid=%s metrics=%s",
             broker.pid,
@@ -277,6 +301,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             worker.pid,
             worker.metrics_url,
         )
+        _phase(bar, "simulating shoppers")
         report = simulate_to_kafka(
             settings,
             shoppers=shoppers,
@@ -287,6 +312,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             duplicate_rate=0.01,
             truth_path=run_dir / "truth.jsonl",
         )
+        _phase(bar, "waiting for ingest")
         produced = sum(report.records_by_kind.values())
         deadline = time.monotonic() + 120
         while _committed(settings) < produced and time.monotonic() < deadline:
@@ -300,9 +326,12 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             for m in read_topic(settings.kafka, settings.topics.dead_letters, settings.topics.partitions)
         ]
         dead = Counter(letter.reason for letter in letters if letter.stage != _ATTRIBUTION_STAGE)
+        _phase(bar, "waiting for features")
         features = _features_report(settings, events, deadline=time.monotonic() + 120)
         decisions = _decisions_report(settings, events)
+        _phase(bar, "waiting for concierge texts")
         concierge = _concierge_report(settings, deadline=time.monotonic() + 30)
+        _phase(bar, "waiting for rewards")
         rewards = _rewards_report(settings, deadline=time.monotonic() + 60)
         attribution_letters = [
             letter
@@ -310,6 +339,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             if (letter := dead_letter_from_record(m.key(), m.value(), m.headers())).stage == _ATTRIBUTION_STAGE
         ]
         rewards["dead_letters_by_reason"] = dict(Counter(letter.reason for letter in attribution_letters))
+        _phase(bar, "waiting for the learner")
         metrics = _metrics_after_learning(worker.metrics, deadline=time.monotonic() + 30)
         learning = _learning_report(metrics)
         checks = {
@@ -331,7 +361,7 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             "rewards_once_per_decision_and_component": rewards["published_twice"] == 0,
             "learner_joined_rewards": sum(learning["rounds"].values()) > 0,
         }
-        return {
+        result = {
             "demo": "simulated shoppers -> ingest (validate/dedupe, dead letters) -> features (hot copy + Feast) -> "
             "decisions (Triton policy, guardrails) -> shoppers react",
             "bootstrap": settings.kafka.bootstrap,
@@ -354,7 +384,14 @@ def run_demo(settings: Settings, *, shoppers: int, duration_s: float, seed: int,
             "ok": all(checks.values()),
             "logs": str(run_dir),
         }
+        _phase(bar, "writing the report")
+        result["report"] = str(write_demo_report(run_dir / "report.html", result, sampler.stop()))
+        bar.update(1)
+        return result
     finally:
+        bar.close()
+        if sampler is not None:
+            sampler.stop()
         if worker is not None:
             worker.stop()
         if triton is not None:

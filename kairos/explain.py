@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+from confluent_kafka import Message
+
+from kairos.progress import track
 from schemas.codec import StructDecoder
 from schemas.decisions import Action, Decision
 from schemas.errors import PoisonMessageError
 from streams.config import KafkaConfig
-from streams.reader import read_topic
+from streams.reader import read_range, watermarks
 
-__all__ = ["find_decision", "render_decision"]
+__all__ = ["find_decision", "render_decision", "scan_topic"]
 
 
 def find_decision(kafka: KafkaConfig, topic: str, partitions: int, decision_id: str) -> Decision | None:
-    """The decision with ``decision_id`` on ``topic`` (a scan of every partition: an SRE tool, not a hot path)."""
-    decode = StructDecoder(Decision).decode
-    for msg in read_topic(kafka, topic, partitions):
+    """The decision with ``decision_id`` on ``topic`` (a scan of every partition: an SRE tool, not a hot path).
+
+    Records are streamed partition by partition (one consumer batch in memory at a time, whatever the topic's size)
+    and the scan stops at the first match; a progress bar counts them on a terminal.
+    """
+    needle = decision_id.encode()
+    for msg in track(scan_topic(kafka, topic, partitions), f"scanning {topic}", unit="rec"):
         value = msg.value() or b""
-        if decision_id.encode() not in value:
+        if needle not in value:
             continue
         try:
-            decision = decode(value)
+            decision = _decode(value)
         except PoisonMessageError:
             continue
         if decision.decision_id == decision_id:
             return decision
     return None
+
+
+def scan_topic(kafka: KafkaConfig, topic: str, partitions: int) -> Iterator[Message]:
+    """Every record of ``topic``, partition by partition, as a stream (nothing is collected)."""
+    for partition in range(partitions):
+        low, _ = watermarks(kafka, topic, partition)
+        yield from read_range(kafka, topic, partition, low)
+
+
+_decode = StructDecoder(Decision).decode
 
 
 def _action(action: Action) -> str:

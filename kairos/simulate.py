@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kairos.progress import ProgressBar, progress
 from kairos.settings import Settings
-from simulator import SimulationConfig, SimulationReport, run_simulation
+from simulator import KafkaRecordSink, RecordSink, SimulationConfig, SimulationReport, run_simulation
 
-__all__ = ["report_summary", "simulate_to_kafka"]
+__all__ = ["CountingSink", "report_summary", "simulate_to_kafka"]
 
 
 def report_summary(report: SimulationReport) -> dict[str, Any]:
@@ -53,12 +54,45 @@ def simulate_to_kafka(
         malformed_rate=malformed_rate,
         duplicate_rate=duplicate_rate,
     )
-    return run_simulation(
-        settings.kafka.bootstrap,
-        settings.topics.raw_events,
-        settings.topics.interventions,
-        config,
-        speed=speed,
-        truth_path=truth_path,
-        catalogue_topic=settings.topics.catalogue,
-    )
+    with progress("simulated shoppers' records", unit="rec") as bar:
+        return run_simulation(
+            settings.kafka.bootstrap,
+            settings.topics.raw_events,
+            settings.topics.interventions,
+            config,
+            speed=speed,
+            truth_path=truth_path,
+            catalogue_topic=settings.topics.catalogue,
+            sink=CountingSink(KafkaRecordSink(settings.kafka.bootstrap), bar),
+        )
+
+
+class CountingSink:
+    """A record sink that advances a progress bar by one per record it sends on."""
+
+    def __init__(self, inner: RecordSink, bar: ProgressBar) -> None:
+        self._inner = inner
+        self._bar = bar
+
+    def produce(self, topic: str, key: bytes, value: bytes, timestamp_ms: int) -> None:
+        """Send one record on, then count it."""
+        self._inner.produce(topic, key, value, timestamp_ms)
+        self._bar.update(1)
+
+    def poll(self) -> None:
+        """Serve delivery callbacks."""
+        self._inner.poll()
+
+    def flush(self, timeout_s: float) -> int:
+        """Wait for queued records; returns how many are still undelivered."""
+        return self._inner.flush(timeout_s)
+
+    @property
+    def delivered(self) -> int:
+        """Records acknowledged by the broker."""
+        return self._inner.delivered
+
+    @property
+    def failed_event_ids(self) -> list[str]:
+        """Event ids of records the broker refused."""
+        return self._inner.failed_event_ids

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Figure", "Table", "bars", "clean", "lines", "text", "timestamp"]
+__all__ = ["Figure", "Table", "bars", "clean", "flatten", "lines", "text", "timestamp"]
 
 
 def text(value: object) -> str:
@@ -140,3 +140,19 @@ def lines(series: Mapping[str, Iterable[tuple[float, float | None]]], *, step: b
             }
         )
     return traces
+
+
+def flatten(value: object, prefix: str = "") -> list[tuple[str, object]]:
+    """``(dotted path, value)`` rows of a nested mapping (lists of plain values joined by newlines).
+
+    >>> flatten({"a": {"b": 1, "c": [1, 2]}, "d": None})
+    [('a.b', 1), ('a.c', '1\\n2'), ('d', None)]
+    """
+    if isinstance(value, Mapping):
+        rows: list[tuple[str, object]] = []
+        for key, inner in value.items():
+            rows.extend(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+        return rows
+    if isinstance(value, list) and all(not isinstance(v, Mapping | list) for v in value):
+        return [(prefix, "\n".join(str(v) for v in value))]
+    return [(prefix, value)]
