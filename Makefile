@@ -10,7 +10,7 @@ TRITON_STAMP := $(TRITON_VENV)/.kairos-triton-installed
 LM_DIR := $(TRITON_VENV)/models/smollm2-135m-instruct
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test unit integration lint typecheck bench clean
+.PHONY: help setup browser demo test unit integration lint typecheck bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,7 +38,14 @@ $(TRITON_STAMP): deploy/triton/requirements.txt
 $(LM_DIR)/.converted: deploy/triton/convert_smollm2.py | $(TRITON_STAMP)
 	$(TRITON_VENV)/bin/python -P deploy/triton/convert_smollm2.py $(LM_DIR)
 
-setup: $(STAMP) $(TRITON_STAMP) $(LM_DIR)/.converted ## create .venv and .venv-triton, install everything pinned
+# Headless chromium and its driver for the browser test (tests/integration/test_pages_browser.py): Debian's packages,
+# installed once (CI runs as root).
+browser: ## install Debian's chromium + chromium-driver unless /usr/bin/chromium is there
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+setup: $(STAMP) $(TRITON_STAMP) $(LM_DIR)/.converted browser ## create .venv and .venv-triton, install everything pinned
 
 demo: setup ## start the embedded stack and run the loop with the shopper simulator
 	$(BIN)/kairos demo
