@@ -145,7 +145,9 @@ def test_rounds_take_the_same_share_of_every_partition() -> None:
     assert rounds == [[(0, 0), (0, 1), (1, 0), (1, 1)], [(1, 2), (1, 3)], [(1, 4)]]
 
 
-@pytest.mark.parametrize("name", ["kairos.replay.clock", "kairos.replay.isolation", "kairos.replay.source"])
+@pytest.mark.parametrize(
+    "name", ["kairos.replay.clock", "kairos.replay.isolation", "kairos.replay.source", "kairos.replay.compare"]
+)
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
