@@ -52,6 +52,7 @@ from streams.checkpoint import PartitionCheckpoints
 from streams.config import KafkaConfig, TopicsConfig
 from streams.features import ChangedKeys, ClassifiedTextSignals, FeatureConfig, FeatureState, TextSignal
 from streams.metrics import FEATURE_EVENTS, MODEL_METRIC, TEXT_SIGNAL_SECONDS, TEXT_SIGNALS
+from streams.provenance import last_emitted_offset
 from streams.reader import read_range
 
 __all__ = [
@@ -71,6 +72,9 @@ USER_VIEW, SESSION_VIEW = "kairos_user", "kairos_session"
 #: decimals kept of the encoder's sentiment: rows do not depend on float noise from the batch a text was sent in.
 SENTIMENT_DECIMALS = 3
 _REPLAY_CHUNK = 256
+#: Decision records a restart re-reads per output partition: more than one batch can publish (a batch holds at most
+#: ``ingest.batch_size`` = 5,000 events), so every decision after the last commit is among them.
+DECISION_RECOVERY_TAIL = 10_000
 
 
 class RowSink(Protocol):
@@ -221,6 +225,10 @@ class FeatureHandler:
                 self._count_signals()
             replayed += len(events)
         self.checkpoints.adopt(partition, (state, models, guards), start, committed)
+        if self._decide is not None:  # decisions published after the commit (a crash before it) are held back
+            outputs = self._decide.outputs
+            emitted = last_emitted_offset(self._kafka, outputs, partition, topic, tail=DECISION_RECOVERY_TAIL)
+            self._decide.hold_back(partition, topic, emitted)
         self._publish(state, changed)
         logger.info(
             "features partition=%s checkpoint_offset=%s committed=%s replayed=%s", partition, start, committed, replayed
@@ -296,7 +304,13 @@ class FeatureHandler:
                 user_row, session_row = learn_from_event(models, state, event, keys)
                 if self._decide is not None and guards is not None:
                     self._decide.collect(
-                        partition, event, user_row=user_row, session_row=session_row, models=models, guards=guards
+                        partition,
+                        event,
+                        user_row=user_row,
+                        session_row=session_row,
+                        models=models,
+                        guards=guards,
+                        offset=offset,
                     )
                 for product_id in keys.product_ids:
                     # Re-keyed for the product stage; a replay may send a copy twice, which it de-duplicates.

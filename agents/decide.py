@@ -60,7 +60,8 @@ from serving.models.inputs import FeatureRow
 from serving.policy import ActionSpace, DQNPolicy, RulePolicy, StateEncoder, explain_many
 from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
-from streams.metrics import DECISION_SECONDS, DECISIONS, POLICY_MODEL_VERSION
+from streams.metrics import DECISION_SECONDS, DECISIONS, DECISIONS_HELD_BACK, POLICY_MODEL_VERSION
+from streams.provenance import source_header
 
 __all__ = ["TRIGGER_TYPES", "DecideOptions", "DecisionStage", "PartitionGuards", "PolicyScorer", "ServedPolicy"]
 
@@ -115,6 +116,7 @@ class PartitionGuards:
 class _Pending:
     partition: int
     context: TriggerContext
+    offset: int = -1  # the trigger's offset on its input topic (-1: unknown)
 
 
 class DecisionStage:
@@ -176,6 +178,8 @@ class DecisionStage:
         self._clock = clock
         self._fallback = RulePolicy(encoder)
         self._pending: list[_Pending] = []
+        self._source_topic: str | None = None
+        self._emitted: dict[int, dict[str, int]] = {}  # per partition and output: the held-back trigger offsets
         self._popular: tuple[str, ...] = ()
         self._popular_due = 0.0
         self._overlays: dict[str, tuple[FeatureRow | None, int, FeatureRow]] = {}
@@ -241,9 +245,11 @@ class DecisionStage:
         session_row: FeatureRow | None,
         models: ModelSuite,
         guards: PartitionGuards,
+        offset: int = -1,
     ) -> None:
         """Note one applied event: a dismissal starts its user's cool-down; a trigger asks the models for its
-        session's scores (right after they observed the event, with the same rows) and waits for :meth:`flush`."""
+        session's scores (right after they observed the event, with the same rows) and waits for :meth:`flush`.
+        ``offset`` is the event's on the input topic: its decision's provenance (:meth:`hold_back`)."""
         if isinstance(event, InterventionDismiss):
             self.replay(event, guards)
             return
@@ -252,7 +258,20 @@ class DecisionStage:
         group = self._group_of(event.partition_key) if self._group_of is not None else None
         # product rows are filled at flush time, from the product copy as it stands then
         context = trigger_context(event, user_row, session_row, models, product_rows={}, group=group)
-        self._pending.append(_Pending(partition, context))
+        self._pending.append(_Pending(partition, context, offset))
+
+    @property
+    def outputs(self) -> list[str]:
+        """The topics decisions go to (the interventions, and the contexts when published)."""
+        return [self._topic] + ([self._contexts_topic] if self._contexts_topic is not None else [])
+
+    def hold_back(self, partition: int, source_topic: str, emitted: Mapping[str, int]) -> None:
+        """After a restart: per output topic, the largest trigger offset of ``partition`` whose record is already
+        there (``streams.provenance.last_emitted_offset``). Triggers up to it are decided again — the guard state
+        needs it — but not published again: each trigger's decision is published once, as attribution's rewards are.
+        Every record this stage publishes carries its trigger's ``kairos.src`` header on ``source_topic``."""
+        self._source_topic = source_topic
+        self._emitted[partition] = dict(emitted)
 
     def replay(self, event: Event, guards: PartitionGuards) -> None:
         """Fold a re-read event into the guard state without deciding (its decision was published before)."""
@@ -290,10 +309,17 @@ class DecisionStage:
         for item, done, explanation in zip(pending, chosen, explanations, strict=True):
             decision = record(done, policy, explanation, attribution_window_s=window)
             key = item.context.event.partition_key
-            producer.produce(self._topic, encode(decision), key.encode(), item.partition)
-            if self._contexts_topic is not None:
+            emitted = self._emitted.get(item.partition, {})
+            headers: list[tuple[str, str | bytes | None]] = []
+            if self._source_topic is not None:
+                headers.append(source_header(self._source_topic, item.partition, item.offset))
+            if self._contexts_topic is not None and item.offset > emitted.get(self._contexts_topic, -1):
                 context = decision_context(decision, done, key)
-                producer.produce(self._contexts_topic, encode(context), key.encode(), item.partition)
+                producer.produce(self._contexts_topic, encode(context), key.encode(), item.partition, headers=headers)
+            if item.offset <= emitted.get(self._topic, -1):  # published before a restart: not again
+                DECISIONS_HELD_BACK.labels("decision").inc()
+                continue
+            producer.produce(self._topic, encode(decision), key.encode(), item.partition, headers=headers)
             DECISIONS.labels(policy.source, decision.action.type.value).inc()
             if self._on_concierge is not None and decision.action.type is InterventionType.CONCIERGE_MESSAGE:
                 trigger = item.context.event

@@ -17,6 +17,7 @@ __all__ = [
     "DEAD_LETTERS_TRUNCATED",
     "DEAD_LETTERS_UNDELIVERABLE",
     "DECISIONS",
+    "DECISIONS_HELD_BACK",
     "DECISION_SECONDS",
     "FEATURE_EVENTS",
     "FEATURE_ROWS_WRITTEN",
@@ -96,6 +97,12 @@ DECISIONS = Counter(
     "kairos_decisions",
     "Decisions published, by policy source (triton, fallback) and intervention type",
     ["source", "action"],
+    registry=REGISTRY,
+)
+DECISIONS_HELD_BACK = Counter(
+    "kairos_decisions_held_back",
+    "Decisions decided again after a restart but not published again: already on their topic",
+    ["output"],
     registry=REGISTRY,
 )
 DECISION_SECONDS = Histogram(
