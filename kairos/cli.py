@@ -388,6 +388,17 @@ def bench_decide(rate: float, seconds: float, shoppers: int) -> None:
     _echo_json(run(rate=rate, seconds=seconds, shoppers=shoppers))
 
 
+@bench.command("page")
+@click.option("--seconds", type=float, default=60.0, show_default=True, help="Length of each CPU window.")
+@click.option("--shoppers", type=int, default=600, show_default=True)
+@click.option("--speed", type=float, default=12.0, show_default=True, help="Simulated seconds per wall second.")
+def bench_page(seconds: float, shoppers: int, speed: float) -> None:
+    """The live page's cost on a loaded worker: its CPU with /live closed, open in chromium, closed again."""
+    from bench.live_page import run
+
+    _echo_json(run(seconds=seconds, shoppers=shoppers, speed=speed))
+
+
 @bench.command("learn")
 @click.option("--shoppers", type=int, default=2000, show_default=True)
 @click.option("--duration", type=float, default=4 * 3600.0, show_default=True, help="Simulated seconds per run.")
@@ -400,6 +411,17 @@ def bench_learn(shoppers: int, duration: float, seeds: tuple[int, ...], window: 
     out = run(shoppers=shoppers, duration_s=duration, seeds=seeds, window_s=window)
     _echo_json(out["learners"])
     _echo_json(out["headline"])
+
+
+@bench.command("replay")
+@click.option("--events", type=int, default=1_000_000, show_default=True, help="Simulated events in the log.")
+@click.option("--partitions", type=int, default=4, show_default=True)
+@click.option("--policy", default="rules", show_default=True, help="The replays' --policy (live has no Triton).")
+def bench_replay(events: int, partitions: int, policy: str) -> None:
+    """Archive a simulator log, replay it twice (byte-compared), and run the live stages on the same events."""
+    from bench.replay import run
+
+    _echo_json(run(events=events, partitions=partitions, policy=policy))
 
 
 @cli.command()

@@ -264,9 +264,9 @@ def run_replay(
         from prometheus_client import start_http_server
 
         start_http_server(settings.replay.metrics_port, addr="127.0.0.1")
-    started = time.perf_counter()
     clock = StreamClock()
     stages = _build_stages(settings, policy, clock)
+    started = time.perf_counter()  # after the Feast store is open (applied): as a live stage's loop is timed
     topics, partitions = settings.topics, settings.topics.partitions
     producer = NamespacedProducer(settings)
     tails = {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from confluent_kafka import Producer
@@ -19,21 +20,30 @@ OLD = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 """A start time far older than ``ingest.max_past_skew_s`` (7 days) behind any test run's wall clock."""
 
 
-def publish_log(settings: Settings, *, shoppers: int = 150, duration_s: float = 2400.0, seed: int = 3) -> int:
-    """Publish a seeded simulated log (catalogue first) stamped with event times; returns the event count."""
+def publish_log(settings: Settings, *, shoppers: int = 150, duration_s: float = 2400.0, seed: int = 3) -> Counter[str]:
+    """Publish a seeded simulated log (catalogue first); returns the dead-letter reasons its bad records must get.
+
+    Each record is stamped with the time it was sent (as a platform's producer stamps its create time), not the
+    time its event claims: the simulator's clock-skewed records claim times far from when they were sent.
+    """
     config = SimulationConfig(shoppers=shoppers, duration_s=duration_s, seed=seed, start_time=OLD, malformed_rate=0.01)
     sim = Simulation(config, OLD)
     producer = Producer(producer_config(settings.kafka))
     stamp = int(OLD.timestamp() * 1000)
     for key, value in catalogue_records(sim.catalogue, OLD):
         producer.produce(settings.topics.catalogue, value, key, timestamp=stamp)
-    n = 0
+    expected: Counter[str] = Counter()
     for record in sim.advance(sim.end):
-        ts = int(record.event_time.timestamp() * 1000)
-        producer.produce(settings.topics.raw_events, record.value, record.key, timestamp=ts)
-        n += 1
+        producer.produce(settings.topics.raw_events, record.value, record.key, timestamp=sent_ms(OLD, record.sim_time))
+        if record.expected_reason is not None:
+            expected[record.expected_reason] += 1
     assert producer.flush(30) == 0
-    return n
+    return expected
+
+
+def sent_ms(start: datetime, sim_time: float) -> int:
+    """The create time of a simulated record: when it was sent."""
+    return int((start + timedelta(seconds=sim_time)).timestamp() * 1000)
 
 
 def snapshot(settings: Settings) -> dict[str, list[tuple[int, int, bytes | None, bytes | None]]]:
