@@ -382,6 +382,7 @@ class _Loop:
                 chosen=chosen.index,
                 reward=reward,
                 propensity=float(chosen.propensities[chosen.index]),
+                propensities=chosen.propensities,
             )
             began = self.clock()
             self.policy.learn_one(feedback)

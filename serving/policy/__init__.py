@@ -51,6 +51,7 @@ from serving.policy.exploration import (
     draw,
     epsilon_greedy_propensities,
     greedy_propensities,
+    grouped_epsilon_propensities,
     igw_propensities,
     seed_for,
     softmax_propensities,
@@ -61,6 +62,7 @@ from serving.policy.neural_bandit import NeuralBandit
 from serving.policy.ppo import PPOPolicy
 from serving.policy.replay import DEFAULT_REPLAY_CAPACITY, StratifiedReplayBuffer, Transition
 from serving.policy.rules import RULES_VERSION, RulePolicy
+from serving.policy.safe import ArmStats, SafePolicy
 from serving.policy.state import (
     ACTION_INPUTS,
     LAST_INTENTS,
@@ -90,6 +92,7 @@ __all__ = [
     "AcceptanceFn",
     "AcceptanceManyFn",
     "ActionSpace",
+    "ArmStats",
     "Candidate",
     "CandidateSources",
     "Choice",
@@ -110,6 +113,7 @@ __all__ = [
     "PolicyInputError",
     "Relation",
     "RulePolicy",
+    "SafePolicy",
     "Slot",
     "StateConfig",
     "StateEncoder",
@@ -132,6 +136,7 @@ __all__ = [
     "gradient_x_input",
     "gradient_x_input_many",
     "greedy_propensities",
+    "grouped_epsilon_propensities",
     "igw_propensities",
     "load_torchscript",
     "score_numpy",

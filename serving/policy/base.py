@@ -46,6 +46,8 @@ class Feedback:
         next_state: the session's next decision state, ``None`` when the episode ended (bandit learners ignore it).
         next_candidates: that decision's candidates ``[K', A]``.
         next_mask: that decision's mask ``[K']``.
+        propensities: every candidate's logged propensity ``[K]`` (``propensity`` is the chosen one's), when the log
+            has them: estimators over groups of candidates (an action type) need them.
     """
 
     state: F32
@@ -58,6 +60,7 @@ class Feedback:
     next_state: F32 | None = None
     next_candidates: F32 | None = None
     next_mask: npt.NDArray[np.bool_] | None = None
+    propensities: npt.NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         k = self.candidates.shape[0] if self.candidates.ndim == 2 else -1
@@ -65,6 +68,8 @@ class Feedback:
             raise PolicyInputError("feedback needs state[S], candidates[K, A], mask[K] and 0 <= chosen < K")
         if not 0.0 < self.propensity <= 1.0:
             raise PolicyInputError(f"propensity must be in (0, 1], got {self.propensity}")
+        if self.propensities is not None and self.propensities.shape != (k,):
+            raise PolicyInputError("propensities must be [K], one per candidate")
         if (self.next_state is None) != (self.next_candidates is None) or (self.next_state is None) != (
             self.next_mask is None
         ):

@@ -145,6 +145,32 @@ def epsilon_greedy_propensities(scores: npt.ArrayLike, mask: npt.ArrayLike, epsi
     return _rest_on(p, _best(values, allowed))
 
 
+def grouped_epsilon_propensities(scores: npt.ArrayLike, mask: npt.ArrayLike, epsilon: float) -> Scores:
+    """ε-greedy over *groups*: candidates with equal scores form a group (an action type, say), the best allowed
+    candidate (lowest index of the best group) gets ``1 − ε`` plus its share, and ``ε`` is spread evenly over the
+    groups among the allowed candidates, then evenly inside each group. So a decision with one ``none`` and twenty
+    product offers explores ``none`` as often as all the offers together.
+
+    Raises:
+        PolicyConfigError: ``epsilon`` outside [0, 1].
+
+    >>> [round(float(v), 3) for v in grouped_epsilon_propensities([0.0, 1.0, 1.0, 2.0], [True] * 4, epsilon=0.3)]
+    [0.1, 0.05, 0.05, 0.8]
+    """
+    if not 0.0 <= epsilon <= 1.0:
+        raise PolicyConfigError(f"epsilon must be in [0, 1], got {epsilon}")
+    values, allowed = _validated(scores, mask)
+    groups: dict[float, list[int]] = {}
+    for i in allowed:
+        groups.setdefault(values[i], []).append(i)
+    share = epsilon / len(groups)
+    p = [0.0] * len(values)
+    for members in groups.values():
+        for i in members:
+            p[i] = share / len(members)
+    return _rest_on(p, _best(values, allowed))
+
+
 def softmax_propensities(scores: npt.ArrayLike, mask: npt.ArrayLike, temperature: float = 1.0) -> Scores:
     """Boltzmann / softmax over the allowed candidates: ``p(a) ∝ exp(s_a / temperature)``, 0 on masked ones.
 

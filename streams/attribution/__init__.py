@@ -13,6 +13,7 @@ from streams.attribution.config import (
     AttributionConfig,
     ComponentRule,
     CreditRule,
+    ValueClaim,
 )
 from streams.attribution.credit import claim, credit
 from streams.attribution.errors import AttributionConfigError
@@ -57,6 +58,7 @@ __all__ = [
     "Tally",
     "Unattributed",
     "UnattributedReason",
+    "ValueClaim",
     "attributable_net",
     "claim",
     "credit",

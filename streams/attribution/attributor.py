@@ -13,7 +13,7 @@ import heapq
 from datetime import datetime
 
 from schemas.decisions import Decision
-from schemas.events import EVENT_CLASSES, Event, InterventionDismiss
+from schemas.events import EVENT_CLASSES, Event, InterventionClick, InterventionDismiss
 from schemas.rewards import RewardComponent
 from streams.attribution.config import COMPONENTS, AttributionConfig
 from streams.attribution.credit import credit
@@ -122,7 +122,7 @@ class Attributor:
             heapq.heappush(self._schedule, (due, info.decision_id, _CLOSE, index))
         for time_us, _, event in self._orphans.take(info.decision_id):
             if self._matches(pending, time_us):
-                self._activate(pending, time_us)
+                self._activate(pending, time_us, event)
             else:
                 self._orphans.add(info.decision_id, time_us, event)  # it expires and is reported
         self._enforce_bounds(info.user_key)
@@ -168,7 +168,7 @@ class Attributor:
         """
         pending = self._store.get(decision_id)
         if pending is not None and self._matches(pending, time_us):
-            self._activate(pending, time_us)
+            self._activate(pending, time_us, event)
             return Intake.ACCEPTED
         if time_us + self._max_backward_us < self._horizon:
             return Intake.LATE
@@ -180,12 +180,15 @@ class Attributor:
         for clock skew) to its activation deadline."""
         return pending.info.time_us - self._max_backward_us <= time_us <= pending.activation_deadline_us
 
-    def _activate(self, pending: PendingDecision, time_us: int) -> None:
+    def _activate(self, pending: PendingDecision, time_us: int, event: Event) -> None:
         if pending.activated_us is None:
             self.stats.impressions += 1
             pending.activated_us = time_us
         else:
             pending.activated_us = min(pending.activated_us, time_us)
+        if isinstance(event, InterventionClick):  # an accepted offer: what an e-mail capture's sign-up needs
+            clicked = pending.clicked_us
+            pending.clicked_us = time_us if clicked is None else min(clicked, time_us)
 
     def _see_session(self, event: Event, time_us: int) -> Intake:
         starts, superseded = self._sessions.see((event.partition_key, event.session_id), time_us, event.event_id)
@@ -220,6 +223,7 @@ class Attributor:
             half_life_us=self._half_life_us,
             quick_exit_us=self._quick_exit_us,
             honour_tokens=self.config.honour_tokens,
+            value_claim=self.config.value_claim,
         )
         applied = missed = False
         for pending, share, raw in credits:

@@ -21,6 +21,7 @@ __all__ = [
     "AttributionConfig",
     "ComponentRule",
     "CreditRule",
+    "ValueClaim",
 ]
 
 COMPONENTS: Final = (
@@ -60,6 +61,16 @@ class CreditRule(StrEnum):
     """Split across the eligible decisions, weights halving every ``half_life_s`` of decision age; shares sum to 1."""
     EVERY = "every"
     """Every eligible decision gets all of it (no split): for signals about the user rather than one decision."""
+
+
+class ValueClaim(StrEnum):
+    """Which part of a purchase a credited decision claims as its transaction value."""
+
+    ORDER = "order"
+    """The whole order, net of discounts, whatever the decision offered: the session's outcome after the decision
+    (with credit ``every``, each decision's return from its trigger on, which is what choosing it changed)."""
+    OFFERED = "offered"
+    """Only what the decision offered: a product's lines, a category's lines; the whole order for the rest."""
 
 
 def _check(condition: bool, message: str) -> None:
@@ -107,18 +118,25 @@ class AttributionConfig:
     """Everything the attributor needs to know, in one frozen value (documented defaults).
 
     Attributes:
-        transaction_value: purchase value attributable to the decision, net of discounts, squashed to
-            ``[0, 1)`` by ``tanh(net / transaction_value_scale)``; summed; the decision's own window.
-        conversion: 1 for a purchase (or, for an ``email_capture`` decision, an ``email_signup``); max.
+        transaction_value: purchase value net of discounts (:attr:`value_claim`), squashed to ``[0, 1)`` by
+            ``tanh(net / transaction_value_scale)``; summed; the decision's own window
+            (``decide.attribution_window_s``, 3 h by default: a return-to-buy visit counts); every decision of the
+            user in the window is credited (the session's return after it, not a share).
+        conversion: 1 for a purchase (or, for an ``email_capture`` decision the shopper clicked, an
+            ``email_signup``); max; the decision's own window; every decision credited.
         satisfaction: survey score 1..5 mapped to ``[-1, 1]``; chat sentiment when no survey came; 24 h; mean.
         retention: +1 for a return visit (another session's first event), -1 for a marketing unsubscribe; 7 days;
             the earliest signal; every decision in the window gets it.
-        penalty: ``-dismiss_penalty`` per dismissal, ``-quick_exit_penalty`` when the session ends within
-            ``quick_exit_s`` of the intervention being shown; summed; clipped to ``[-1, 1]``.
-        credit: the default credit rule.
+        penalty: ``-dismiss_penalty`` per dismissal of *this* decision, ``-quick_exit_penalty`` when the session
+            ends within ``quick_exit_s`` of this intervention being shown — only for a shown intervention (not
+            ``none``: nothing was shown) whose trigger was not the shopper's own exit intent (they were leaving
+            already); last touch; summed; clipped to ``[-1, 1]``.
+        credit: the default credit rule (components with a rule of their own override it).
+        value_claim: which part of an order a credited decision claims (:class:`ValueClaim`).
         half_life_s: the half-life of :attr:`CreditRule.TIME_DECAY`.
         honour_tokens: an outcome naming an eligible decision (``decision_id`` on purchases, surveys and
-            intervention feedback) goes to that decision alone, whatever the credit rule.
+            intervention feedback) goes to that decision alone under a *splitting* rule (last touch, time decay);
+            ``every`` is not a split, so every eligible decision keeps it.
         report_organic: also report outcomes that name no decision and that no decision was eligible for as
             unattributed (``no_decision``); off by default, since most purchases follow no intervention.
         allowed_lateness_s: how far behind the watermark a record may arrive and still be attributed exactly as
@@ -126,6 +144,9 @@ class AttributionConfig:
         activation_timeout_s: an impression more than this after its decision does not activate it; a decision
             still not shown then is closed as *not shown*.
         transaction_value_scale: the net amount (order currency) that maps to ``tanh(1) = 0.76``.
+        signup_value: the conversion value of a sign-up an e-mail capture earned (a purchase's is 1): a lead is worth
+            a fraction of a sale (the simulator values a lead at 2 EUR against a ~55 EUR order; at 1 the policy
+            learns to ask everybody for an e-mail address).
         dismiss_penalty: the penalty of one dismissal (raw, before the weight).
         quick_exit_s: a session end within this many seconds of the intervention being shown is penalised.
         quick_exit_penalty: that penalty (raw, before the weight).
@@ -141,8 +162,12 @@ class AttributionConfig:
             session would look like a new visit).
     """
 
-    transaction_value: ComponentRule = field(default_factory=lambda: ComponentRule(aggregation=Aggregation.SUM))
-    conversion: ComponentRule = field(default_factory=lambda: ComponentRule(aggregation=Aggregation.MAX, weight=0.5))
+    transaction_value: ComponentRule = field(
+        default_factory=lambda: ComponentRule(aggregation=Aggregation.SUM, credit=CreditRule.EVERY)
+    )
+    conversion: ComponentRule = field(
+        default_factory=lambda: ComponentRule(aggregation=Aggregation.MAX, weight=0.5, credit=CreditRule.EVERY)
+    )
     satisfaction: ComponentRule = field(
         default_factory=lambda: ComponentRule(window_s=86_400.0, aggregation=Aggregation.AVERAGE, weight=0.5)
     )
@@ -157,15 +182,17 @@ class AttributionConfig:
     )
     penalty: ComponentRule = field(default_factory=lambda: ComponentRule(window_s=1800.0))
     credit: CreditRule = CreditRule.LAST_TOUCH
+    value_claim: ValueClaim = ValueClaim.ORDER
     half_life_s: float = 600.0
     honour_tokens: bool = True
     report_organic: bool = False
     allowed_lateness_s: float = 300.0
     activation_timeout_s: float = 300.0
     transaction_value_scale: float = 100.0
-    dismiss_penalty: float = 0.5
+    signup_value: float = 0.1
+    dismiss_penalty: float = 0.05
     quick_exit_s: float = 30.0
-    quick_exit_penalty: float = 1.0
+    quick_exit_penalty: float = 0.1
     not_shown_reward: float | None = None
     visit_event_types: frozenset[str] = DEFAULT_VISIT_EVENT_TYPES
     max_pending: int = 200_000
@@ -185,7 +212,7 @@ class AttributionConfig:
         for name in ("half_life_s", "transaction_value_scale", "dedup_window_s", "session_memory_s"):
             value = getattr(self, name)
             _check(math.isfinite(value) and value > 0, f"{name} must be > 0")
-        for name in ("allowed_lateness_s", "activation_timeout_s", "dismiss_penalty", "quick_exit_s"):
+        for name in ("allowed_lateness_s", "activation_timeout_s", "dismiss_penalty", "quick_exit_s", "signup_value"):
             value = getattr(self, name)
             _check(math.isfinite(value) and value >= 0, f"{name} must be >= 0")
         _check(math.isfinite(self.quick_exit_penalty) and self.quick_exit_penalty >= 0, "quick_exit_penalty >= 0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from schemas.decisions import InterventionType
-from streams.attribution.config import CreditRule
+from streams.attribution.config import CreditRule, ValueClaim
 from streams.attribution.outcomes import Outcome, OutcomeKind, attributable_net
 from streams.attribution.store import PendingDecision
 
@@ -15,14 +15,21 @@ Credit = tuple[PendingDecision, float, float]
 """``(decision, share, raw)``: the decision is credited ``share * raw``."""
 
 
-def claim(outcome: Outcome, pending: PendingDecision, quick_exit_us: int) -> float | None:
+_EXIT_INTENT = "exit_intent"
+
+
+def claim(
+    outcome: Outcome, pending: PendingDecision, quick_exit_us: int, value_claim: ValueClaim = ValueClaim.ORDER
+) -> float | None:
     """The raw value ``pending`` may claim from ``outcome``; ``None`` when it is not eligible.
 
     Eligible means: the outcome lies in the decision's window for its component (backward window included);
     the intervention was shown no later than the outcome (plus the backward window); the outcome is not the
     decision's own trigger; and the kind's own condition holds: a dismissal names the decision; a sign-up
-    rewards only e-mail capture; a return visit is another session; a quick exit is the decision's session
-    ending within ``quick_exit_us`` of the showing; a purchase contains what the decision offered.
+    rewards only an e-mail capture the shopper clicked (an organic sign-up earns nothing); a return visit is another
+    session; a quick exit is the decision's session ending within ``quick_exit_us`` of the showing of an
+    intervention (not ``none``) that the shopper's own exit intent did not trigger; with
+    :attr:`ValueClaim.OFFERED`, a purchase contains what the decision offered.
     """
     info, t = pending.info, outcome.time_us
     start, end = pending.windows[outcome.component]
@@ -34,13 +41,20 @@ def claim(outcome: Outcome, pending: PendingDecision, quick_exit_us: int) -> flo
     kind = outcome.kind
     if kind is OutcomeKind.DISMISSAL and outcome.token != info.decision_id:
         return None
-    if kind is OutcomeKind.SIGNUP and info.action.type is not InterventionType.EMAIL_CAPTURE:
+    if kind is OutcomeKind.SIGNUP and (
+        info.action.type is not InterventionType.EMAIL_CAPTURE or pending.clicked_us is None or pending.clicked_us > t
+    ):
         return None
     if kind is OutcomeKind.VISIT and outcome.session_id == info.session_id:
         return None
-    if kind is OutcomeKind.SESSION_END and (outcome.session_id != info.session_id or t - shown > quick_exit_us):
+    if kind is OutcomeKind.SESSION_END and (
+        outcome.session_id != info.session_id
+        or t - shown > quick_exit_us
+        or info.action.type is InterventionType.NONE
+        or info.trigger_event_type == _EXIT_INTENT
+    ):
         return None
-    if kind is OutcomeKind.PURCHASE_VALUE:
+    if kind is OutcomeKind.PURCHASE_VALUE and value_claim is ValueClaim.OFFERED:
         return attributable_net(outcome, info.action)
     return outcome.raw
 
@@ -53,6 +67,7 @@ def credit(
     half_life_us: int,
     quick_exit_us: int,
     honour_tokens: bool,
+    value_claim: ValueClaim = ValueClaim.ORDER,
 ) -> list[Credit]:
     """The decisions ``outcome`` is credited to, with shares.
 
@@ -62,7 +77,9 @@ def credit(
         rule: the credit rule of the outcome's component.
         half_life_us: the half-life of :attr:`CreditRule.TIME_DECAY`, in microseconds.
         quick_exit_us: the quick-exit limit, in microseconds.
-        honour_tokens: give an outcome naming an eligible decision to that decision alone.
+        honour_tokens: under a splitting rule (last touch, time decay), give an outcome naming an eligible decision
+            to that decision alone; ``every`` does not split, so it ignores tokens.
+        value_claim: which part of a purchase a decision claims.
 
     Returns:
         ``(decision, share, raw)`` triples in candidate order; empty when no decision is eligible. Shares sum
@@ -70,11 +87,13 @@ def credit(
     """
     eligible: list[tuple[PendingDecision, float]] = []
     for pending in candidates:
-        raw = claim(outcome, pending, quick_exit_us)
+        raw = claim(outcome, pending, quick_exit_us, value_claim)
         if raw is not None:
             eligible.append((pending, raw))
     if not eligible:
         return []
+    if rule is CreditRule.EVERY:
+        return [(pending, 1.0, raw) for pending, raw in eligible]
     if honour_tokens and outcome.token is not None:
         for pending, raw in eligible:
             if pending.info.decision_id == outcome.token:
@@ -82,8 +101,6 @@ def credit(
     if rule is CreditRule.LAST_TOUCH:
         pending, raw = eligible[-1]
         return [(pending, 1.0, raw)]
-    if rule is CreditRule.EVERY:
-        return [(pending, 1.0, raw) for pending, raw in eligible]
     # Ages relative to the youngest decision: the same shares, and the youngest weighs 1 (no underflow to 0/0).
     youngest = max(p.info.time_us for p, _ in eligible)
     weights = [0.5 ** ((youngest - p.info.time_us) / half_life_us) for p, _ in eligible]

@@ -166,7 +166,7 @@ def outcomes_of(event: Event, config: AttributionConfig, signals: TextSignals) -
 
     Args:
         event: a validated event.
-        config: the penalty constants.
+        config: the penalty constants and the sign-up value.
         signals: the sentiment of chat messages.
 
     Returns:
@@ -195,7 +195,7 @@ def outcomes_of(event: Event, config: AttributionConfig, signals: TextSignals) -
             make(OutcomeKind.PURCHASE, RewardComponent.CONVERSION, 1.0, token=event.decision_id),
         )
     if isinstance(event, EmailSignup):
-        return (make(OutcomeKind.SIGNUP, RewardComponent.CONVERSION, 1.0),)
+        return (make(OutcomeKind.SIGNUP, RewardComponent.CONVERSION, config.signup_value),)
     if isinstance(event, SurveyResponse):
         return (
             make(OutcomeKind.SURVEY, RewardComponent.SATISFACTION, survey_value(event.score), token=event.decision_id),

@@ -48,6 +48,7 @@ class DecisionInfo:
     feature_hash: str | None = None
     feature_version: str | None = None
     arm: str | None = None
+    trigger_event_type: str = ""
 
     @classmethod
     def of(cls, decision: Decision) -> DecisionInfo:
@@ -73,6 +74,7 @@ class DecisionInfo:
             feature_hash=decision.feature_hash,
             feature_version=decision.feature_version,
             arm=decision.arm,
+            trigger_event_type=decision.trigger_event_type,
         )
 
 
@@ -87,6 +89,7 @@ class PendingDecision:
             ``end_us`` is resolved only once the watermark minus the lateness is past ``end_us + backward``).
         activation_deadline_us: an impression later than this does not count.
         activated_us: when the intervention was first shown (decision time for ``none``), else ``None``.
+        clicked_us: when the shopper first clicked it (accepted the offer), else ``None``.
         tallies: per ``(component, tier)``, the credited outcomes.
         emitted: per emitted component, its value and contributing event ids.
     """
@@ -96,6 +99,7 @@ class PendingDecision:
     closes: dict[RewardComponent, int]
     activation_deadline_us: int
     activated_us: int | None = None
+    clicked_us: int | None = None
     tallies: dict[tuple[RewardComponent, int], Tally] = field(default_factory=dict)
     emitted: dict[RewardComponent, tuple[float, tuple[str, ...]]] = field(default_factory=dict)
 

@@ -8,10 +8,11 @@ import pytest
 
 from schemas.decisions import InterventionType
 from schemas.rewards import RewardComponent
-from streams.attribution import Aggregation, AttributionConfig, ComponentRule, CreditRule
+from streams.attribution import Aggregation, AttributionConfig, ComponentRule, CreditRule, ValueClaim
 from tests.unit.test_attribution_kit import (
     Record,
     chat,
+    click,
     decision,
     dismiss,
     impression,
@@ -71,12 +72,15 @@ def test_transaction_value_is_what_the_action_offered(
         impression("i1", 1, "d1"),
         purchase("e1", 100, [("p1", 50.0), ("p2", 30.0)], category="hats"),
     ]
-    assert run(records).value("d1", TV) == pytest.approx(math.tanh(expected_net / 100.0))
+    offered = AttributionConfig(value_claim=ValueClaim.OFFERED)
+    assert run(records, offered).value("d1", TV) == pytest.approx(math.tanh(expected_net / 100.0))
+    # the default claims the whole order: the session's outcome after the decision, whatever it offered
+    assert run(records).value("d1", TV) == pytest.approx(math.tanh(80.0 / 100.0))
 
 
 def test_a_purchase_without_the_offered_product_earns_no_value_but_converts() -> None:
     records = [*shown(kind=InterventionType.UPSELL, product="p9"), purchase("e1", 100, [("p1", 50.0)])]
-    result = run(records)
+    result = run(records, AttributionConfig(value_claim=ValueClaim.OFFERED))
     assert result.value("d1", TV) == 0.0
     assert result.value("d1", CONV) == 1.0
 
@@ -124,9 +128,16 @@ def test_conversion_is_one_however_many_purchases_with_max() -> None:
     assert result.value("d1", CONV) == 1.0
 
 
-@pytest.mark.parametrize(("kind", "expected"), [(InterventionType.EMAIL_CAPTURE, 1.0), (InterventionType.UPSELL, 0.0)])
+@pytest.mark.parametrize(("kind", "expected"), [(InterventionType.EMAIL_CAPTURE, 0.1), (InterventionType.UPSELL, 0.0)])
 def test_an_email_signup_converts_only_an_email_capture(kind: InterventionType, expected: float) -> None:
-    assert run([*shown(kind=kind), signup("e1", 30)]).value("d1", CONV) == expected
+    assert run([*shown(kind=kind), click("c1", 5, "d1"), signup("e1", 30)]).value("d1", CONV) == expected
+
+
+def test_an_organic_signup_earns_an_unclicked_email_capture_nothing() -> None:
+    shown_only = [*shown(kind=InterventionType.EMAIL_CAPTURE), signup("e1", 30)]
+    assert run(shown_only).value("d1", CONV) == 0.0
+    clicked_after = [*shown(kind=InterventionType.EMAIL_CAPTURE), signup("e1", 30), click("c1", 40, "d1")]
+    assert run(clicked_after).value("d1", CONV) == 0.0
 
 
 # -- satisfaction ---------------------------------------------------------------------------------------------------
@@ -201,14 +212,22 @@ def test_a_session_is_one_visit_however_many_events() -> None:
 def test_a_dismissal_penalises_the_dismissed_decision_only() -> None:
     records = [*shown("d1", 0), *shown("d2", 10), dismiss("x1", 20, "d1")]
     result = run(records)
-    assert result.value("d1", PEN) == -0.5
+    assert result.value("d1", PEN) == -AttributionConfig().dismiss_penalty
     assert result.value("d2", PEN) == 0.0
 
 
-@pytest.mark.parametrize(("end", "penalty"), [(31, -1.0), (32, 0.0)])
-def test_a_session_end_within_quick_exit_of_the_showing(end: float, penalty: float) -> None:
+@pytest.mark.parametrize(("end", "quick"), [(31, True), (32, False)])
+def test_a_session_end_within_quick_exit_of_the_showing(end: float, quick: bool) -> None:
     # shown at 1 s; quick exit is 30 s
+    penalty = -AttributionConfig().quick_exit_penalty if quick else 0.0
     assert run([*shown(), session_end("e1", end)]).value("d1", PEN) == penalty
+
+
+def test_no_quick_exit_penalty_for_nothing_shown_or_an_exit_already_announced() -> None:
+    nothing = [decision("d1", 0, kind=InterventionType.NONE), session_end("e1", 5)]
+    assert run(nothing).value("d1", PEN) == 0.0
+    rescue_attempt = [*shown(trigger_type="exit_intent"), session_end("e1", 5)]
+    assert run(rescue_attempt).value("d1", PEN) == 0.0
 
 
 def test_a_session_end_elsewhere_is_no_quick_exit() -> None:
@@ -217,9 +236,10 @@ def test_a_session_end_elsewhere_is_no_quick_exit() -> None:
 
 def test_penalties_add_up_and_are_clipped() -> None:
     records = [*shown(), dismiss("x1", 3, "d1"), session_end("e1", 5)]
-    assert run(records).value("d1", PEN) == -1.0
-    config = AttributionConfig(dismiss_penalty=0.25, quick_exit_penalty=0.5)
-    assert run(records, config).value("d1", PEN) == -0.75
+    defaults = AttributionConfig()
+    assert run(records).value("d1", PEN) == pytest.approx(-(defaults.dismiss_penalty + defaults.quick_exit_penalty))
+    config = AttributionConfig(dismiss_penalty=0.5, quick_exit_penalty=1.0)
+    assert run(records, config).value("d1", PEN) == -1.0
 
 
 # -- composite ------------------------------------------------------------------------------------------------------
@@ -241,7 +261,7 @@ def test_the_composite_is_the_weighted_sum_of_the_components() -> None:
         page_view("e3", 4000, session="s2"),
     ]
     values = run(records, config).components("d1")
-    expected = 2.0 * math.tanh(0.5) + 0.25 * 1.0 + 1.5 * 0.5 - 1.0 * 1.0 + 3.0 * -0.5
+    expected = 2.0 * math.tanh(0.5) + 0.25 * 1.0 + 1.5 * 0.5 - 1.0 * 1.0 + 3.0 * -AttributionConfig().dismiss_penalty
     assert values[COMPOSITE] == pytest.approx(expected)
     assert set(values) == {TV, CONV, SAT, RET, PEN, COMPOSITE}
 

@@ -1,6 +1,8 @@
-"""Credit rules: last touch by default, a time-decayed split, every decision, and decision tokens."""
+"""Credit rules: last touch, a time-decayed split, every decision (the session outcome default), and tokens."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import msgspec
 import pytest
@@ -30,9 +32,23 @@ def two_shown() -> list[Record]:
     return [decision("d1", 0), impression("i1", 1, "d1"), decision("d2", 100), impression("i2", 101, "d2")]
 
 
+LAST_TOUCH = AttributionConfig(
+    transaction_value=ComponentRule(aggregation=Aggregation.SUM),
+    conversion=ComponentRule(aggregation=Aggregation.MAX, weight=0.5),
+)
+"""The session outcome components on the default credit rule (last touch) instead of their default ``every``."""
+
+
 def test_last_touch_gives_everything_to_the_latest_shown_decision() -> None:
-    result = run([*two_shown(), purchase("e1", 200)])
+    result = run([*two_shown(), purchase("e1", 200)], LAST_TOUCH)
     assert (result.value("d1", CONV), result.value("d2", CONV)) == (0.0, 1.0)
+
+
+def test_by_default_every_shown_decision_before_the_purchase_gets_the_session_outcome() -> None:
+    result = run([*two_shown(), purchase("e1", 200, token="d1")])
+    assert (result.value("d1", CONV), result.value("d2", CONV)) == (1.0, 1.0)
+    tv = RewardComponent.TRANSACTION_VALUE
+    assert result.value("d1", tv) == result.value("d2", tv) > 0
 
 
 def test_a_decision_never_shown_gets_no_credit() -> None:
@@ -86,7 +102,7 @@ def test_every_gives_each_eligible_decision_the_whole_outcome() -> None:
 
 @pytest.mark.parametrize(("honour", "winner"), [(True, "d1"), (False, "d2")])
 def test_a_token_names_the_decision_when_honoured(honour: bool, winner: str) -> None:
-    config = AttributionConfig(honour_tokens=honour)
+    config = dataclasses.replace(LAST_TOUCH, honour_tokens=honour)
     result = run([*two_shown(), purchase("e1", 200, token="d1"), survey("e2", 300, 5, token="d1")], config)
     loser = {"d1": "d2", "d2": "d1"}[winner]
     assert result.value(winner, CONV) == 1.0

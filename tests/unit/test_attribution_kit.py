@@ -47,6 +47,7 @@ def decision(
     category: str | None = None,
     window_s: int = 1800,
     trigger: str | None = None,
+    trigger_type: str = "product_view",
     propensity: float = 0.5,
 ) -> Decision:
     """A decision at ``T0 + t``."""
@@ -56,7 +57,7 @@ def decision(
         schema_version=V,
         session_id=session,
         trigger_event_id=trigger or f"trigger-{decision_id}",
-        trigger_event_type="product_view",
+        trigger_event_type=trigger_type,
         action=Action(type=kind, product_id=product, category=category),
         propensity=propensity,
         policy_name="linucb",

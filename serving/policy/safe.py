@@ -1,0 +1,294 @@
+"""Safe improvement over a baseline: follow the rules unless the logged data show, with confidence, a better action.
+
+:class:`SafePolicy` is Kairos's learned decision policy. It is the rule policy (the baseline), except in the
+*situations* where the off-policy estimate of another action's value beats the rules' value with confidence:
+
+* A **situation** is a coarse state: the trigger type × whether the cart holds something (18 cells). An **arm** is
+  an action type, a discount counting once per level (``discount:10``…); a product offer's item is the baseline's
+  choice among that type's candidates (then the generator's order).
+* Per situation ``g`` and arm ``a`` it keeps self-normalised importance-weighted statistics (SNIPW) of the logged
+  rewards: weight ``1 / π_log(a | s)`` with ``π_log(a | s)`` the logging policy's probability of arm ``a`` (the
+  sum of its candidates' exact propensities). That estimates the value of *always taking* ``a`` in ``g``. The same
+  statistics of the decisions whose logged arm was the baseline's own choice estimate the value of *following the
+  rules* in ``g``.
+* The policy deviates to ``a`` in ``g`` only when the advantage's lower bound clears a margin,
+  ``V(g, a) − V(g, rules) − z · se > margin`` (se: the delta-method standard errors of both SNIPW means; ``z`` the
+  one-sided normal quantile at ``confidence``, Bonferroni-corrected for the number of arms compared in ``g``, so
+  that testing nine arms does not find a false winner one time in two), and both have an effective sample size
+  ``(Σw)² / Σw²`` of at least ``min_support`` — SPIBB's rule on a state abstraction:
+  where the logs are thin, the baseline is copied, so with little data the policy *is* the rules, never below them.
+* Statistics decay with ``half_life`` (in logged decisions of their situation): after a drift, old evidence fades,
+  the effective samples shrink, the intervals widen and the policy falls back to the rules until new evidence says
+  otherwise.
+* Exploration is ε-greedy over arms (:func:`~serving.policy.exploration.grouped_epsilon_propensities`: ε spread
+  evenly over the allowed arms, then over each arm's items; exact propensities, one draw seeded by the decision
+  id), so ``none`` is explored as often as all the product offers together and its own logs stay learnable; when a
+  guardrail masks its first pick, the baseline's fallback order holds. With no data it *is* the rules (plus ε):
+  ``SafePolicy(rules, encoder, epsilon=0.2)`` with learning off is the logging policy that makes rule logs
+  learnable.
+
+Every deviation can be explained in one line (:meth:`SafePolicy.why`). Pure and deterministic: no clock, the only
+randomness is the decision's seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+import numpy.typing as npt
+
+from schemas.decisions import InterventionType
+from serving.policy.base import MASKED_SCORE, Feedback, Policy, check_batch
+from serving.policy.errors import PolicyConfigError
+from serving.policy.exploration import draw, grouped_epsilon_propensities
+from serving.policy.state import TRIGGERS, StateEncoder
+
+__all__ = ["ArmStats", "SafePolicy"]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+_CONFIDENT = 10.0  # confident alternatives score above every rule preference (rules use -1 .. 3)
+_RULES = -1  # the arm index that stands for "what the baseline chose"
+_TYPES = tuple(InterventionType)
+_DISCOUNT = _TYPES.index(InterventionType.DISCOUNT)
+
+
+def _arm_rank(arm: int) -> int:
+    """A small distinct number per arm (types 0..6, discounts 7 + percent)."""
+    return arm if arm < 100 else 7 + (arm - 100)
+
+
+@dataclass(slots=True)
+class ArmStats:
+    """Decayed sums for a self-normalised importance-weighted mean and its delta-method standard error.
+
+    >>> stats = ArmStats()
+    >>> for weight, reward in ((1.0, 1.0), (1.0, 0.0), (2.0, 1.0)):
+    ...     stats.add(weight, reward)
+    >>> round(stats.mean, 4), round(stats.effective_n, 4)
+    (0.75, 2.6667)
+    """
+
+    w: float = 0.0
+    wr: float = 0.0
+    w2: float = 0.0
+    w2r: float = 0.0
+    w2r2: float = 0.0
+
+    def add(self, weight: float, reward: float) -> None:
+        """Add one weighted reward."""
+        w2 = weight * weight
+        self.w += weight
+        self.wr += weight * reward
+        self.w2 += w2
+        self.w2r += w2 * reward
+        self.w2r2 += w2 * reward * reward
+
+    def fade(self, decay: float) -> None:
+        """Scale every sum by ``decay`` (the mean is unchanged, the evidence weighs less)."""
+        if decay < 1.0:
+            self.w, self.wr, self.w2 = self.w * decay, self.wr * decay, self.w2 * decay
+            self.w2r, self.w2r2 = self.w2r * decay, self.w2r2 * decay
+
+    @property
+    def mean(self) -> float:
+        """The SNIPW mean (0 with no data)."""
+        return self.wr / self.w if self.w > 0 else 0.0
+
+    @property
+    def effective_n(self) -> float:
+        """Kish's effective sample size ``(Σw)² / Σw²``."""
+        return self.w * self.w / self.w2 if self.w2 > 0 else 0.0
+
+    @property
+    def stderr(self) -> float:
+        """``sqrt(Σ w² (r − mean)²) / Σw`` (infinite with no data)."""
+        if self.w <= 0:
+            return math.inf
+        m = self.mean
+        spread = max(0.0, self.w2r2 - 2.0 * m * self.w2r + m * m * self.w2)
+        return math.sqrt(spread) / self.w
+
+
+class SafePolicy:
+    """The baseline, except where the logged data show with confidence that another arm earns more (module doc).
+
+    Args:
+        baseline: the greedy policy it improves on (the rules); its scores order the fallbacks and the items.
+        encoder: the vector layout (locates the trigger one-hot, the cart, the type one-hot, the discount level).
+        confidence: the one-sided confidence of the advantage's lower bound, over all the arms of a situation.
+        margin: the advantage (reward units) it must clear on top of that.
+        min_support: the effective sample size both estimates need.
+        half_life: statistics halve every this many logged decisions of their situation (0: never forget).
+        epsilon: the ε-greedy exploration share.
+        name: the policy name logged on decisions.
+
+    Raises:
+        PolicyConfigError: ``confidence`` outside (0, 1), a negative ``margin``, ``min_support`` or ``half_life``,
+            or ``epsilon`` outside [0, 1].
+    """
+
+    def __init__(
+        self,
+        baseline: Policy,
+        encoder: StateEncoder,
+        *,
+        confidence: float = 0.95,
+        margin: float = 0.0,
+        min_support: float = 100.0,
+        half_life: float = 20_000.0,
+        epsilon: float = 0.05,
+        name: str = "safe",
+    ) -> None:
+        if not 0.0 < confidence < 1.0 or margin < 0 or min_support < 0 or half_life < 0 or not 0.0 <= epsilon <= 1.0:
+            raise PolicyConfigError(f"bad safe policy: {confidence=} {margin=} {min_support=} {half_life=} {epsilon=}")
+        self.name = name
+        self.baseline = baseline
+        self.state_dim, self.action_dim = encoder.state_dim, encoder.action_dim
+        self.confidence, self.margin, self.min_support, self.epsilon = confidence, margin, min_support, epsilon
+        self.decay = 0.5 ** (1.0 / half_life) if half_life > 0 else 1.0
+        self._triggers = np.array([encoder.state_index(f"trigger={t}") for t in TRIGGERS])
+        self._cart = encoder.state_index("cart_size")
+        self._types = np.array([encoder.action_index(f"type={t.value}") for t in _TYPES])
+        self._pct = encoder.action_index("discount_pct")
+        self.stats: dict[int, dict[int, ArmStats]] = {}  # situation -> arm -> statistics
+        self.learned = 0
+
+    @property
+    def version(self) -> str:
+        """``<name>-n<feedback learned>``: the estimates change with every feedback."""
+        return f"{self.name}-n{self.learned}"
+
+    # -- situations and arms --------------------------------------------------------------------------------------
+
+    def situation_of(self, states: F32) -> npt.NDArray[np.intp]:
+        """The situation of each state ``[N]``: ``2 × trigger + (cart not empty)``."""
+        trigger = np.argmax(states[:, self._triggers], axis=1)
+        return np.asarray(2 * trigger + (states[:, self._cart] > 0), dtype=np.intp)
+
+    def arms_of(self, candidates: F32) -> npt.NDArray[np.intp]:
+        """The arm of each candidate ``[..., K]``: its type index, a discount ``100 + percent`` (one arm a level)."""
+        kind = np.argmax(candidates[..., self._types], axis=-1)
+        level = np.rint(candidates[..., self._pct] * 100.0).astype(np.intp)
+        return np.asarray(np.where(kind == _DISCOUNT, 100 + level, kind), dtype=np.intp)
+
+    @staticmethod
+    def arm_name(arm: int) -> str:
+        """``none``, ``upsell``…, ``discount:10``; ``rules`` for the baseline's own choice."""
+        if arm == _RULES:
+            return "rules"
+        return f"discount:{arm - 100}" if arm >= 100 else _TYPES[arm].value
+
+    @staticmethod
+    def situation_name(situation: int) -> str:
+        """``<trigger>/cart`` or ``<trigger>/empty``."""
+        return f"{TRIGGERS[situation // 2]}/{'cart' if situation % 2 else 'empty'}"
+
+    # -- estimates ------------------------------------------------------------------------------------------------
+
+    def advantage(self, situation: int, arm: int) -> tuple[float, float, float] | None:
+        """``(advantage, standard error, effective samples)`` of ``arm`` over the rules in ``situation``, or ``None``
+        when either estimate lacks ``min_support`` effective samples."""
+        arms = self.stats.get(situation, {})
+        this, rules = arms.get(arm), arms.get(_RULES)
+        if this is None or rules is None:
+            return None
+        n = min(this.effective_n, rules.effective_n)
+        if n < self.min_support:
+            return None
+        return this.mean - rules.mean, math.hypot(this.stderr, rules.stderr), n
+
+    def z(self, situation: int) -> float:
+        """The standard errors an advantage must clear in ``situation``: the one-sided quantile at ``confidence``,
+        Bonferroni-corrected for the arms with data there (the rules' own estimate aside)."""
+        compared = max(1, len(self.stats.get(situation, {})) - 1)
+        return NormalDist().inv_cdf(1.0 - (1.0 - self.confidence) / compared)
+
+    def confident(self, situation: int, arm: int) -> float | None:
+        """The advantage of ``arm`` when its lower bound clears the margin, else ``None``."""
+        found = self.advantage(situation, arm)
+        if found is None:
+            return None
+        gain, se, _ = found
+        return gain if gain - self.z(situation) * se > self.margin else None
+
+    def why(self, situation: int, arm: int) -> str:
+        """One line: the estimate behind choosing (or not choosing) ``arm`` in ``situation``."""
+        found = self.advantage(situation, arm)
+        where = f"{self.situation_name(situation)}: {self.arm_name(arm)} vs rules"
+        if found is None:
+            return f"{where}: too few logged decisions (min {self.min_support:g} effective)"
+        gain, se, n = found
+        return f"{where}: {gain:+.3f} ± {self.z(situation) * se:.3f} (n_eff {n:.0f})"
+
+    # -- policy ---------------------------------------------------------------------------------------------------
+
+    def scores(self, state: F32, candidates: F32, mask: npt.NDArray[np.bool_]) -> F64:
+        """One score per arm, shared by its candidates: the baseline's best preference among them, or above every
+        preference (by advantage) when the arm is confident; a tiny per-arm offset keeps arms apart. Masked
+        ``MASKED_SCORE``. The best allowed score is the safe choice; equal scores are one exploration group."""
+        s, c, m = check_batch(state, candidates, mask, self.state_dim, self.action_dim)
+        base = self.baseline.scores(s, c, m)
+        out = np.full(base.shape, MASKED_SCORE, dtype=np.float64)
+        situations, arms = self.situation_of(s), self.arms_of(c)
+        for i, situation in enumerate(situations.tolist()):
+            allowed = np.flatnonzero(m[i])
+            row_arms = arms[i, allowed]
+            for arm in np.unique(row_arms).tolist():
+                members = allowed[row_arms == arm]
+                gain = self.confident(situation, arm)
+                preference = _CONFIDENT + gain if gain is not None else float(base[i, members].max())
+                out[i, members] = preference - 1e-6 * _arm_rank(arm)
+        return out
+
+    def choose(self, scores: F64, mask: npt.NDArray[np.bool_], seed: int) -> tuple[int, F64]:
+        """ε-greedy over arms on the safe scores: exact propensities, one seeded draw."""
+        propensities = grouped_epsilon_propensities(scores, mask, self.epsilon)
+        return draw(propensities, seed), propensities
+
+    def learn_one(self, feedback: Feedback) -> None:
+        """Add one logged decision to its situation's statistics (its arm's, and the rules' when the logged arm was
+        the baseline's own choice), weighted by the inverse of the logging policy's probability of that arm."""
+        state, cands, mask = feedback.state[None], feedback.candidates[None], feedback.mask[None]
+        situation = int(self.situation_of(state)[0])
+        arms = self.arms_of(cands)[0]
+        logged = int(arms[feedback.chosen])
+        base = self.baseline.scores(state, cands, mask)[0]
+        rule_arm = int(arms[int(np.argmax(np.where(feedback.mask, base, -np.inf)))])
+        given = feedback.propensities  # without them, only the chosen candidate's propensity is known
+        p_arm = float(np.sum(given[arms == logged])) if given is not None else feedback.propensity
+        weight = 1.0 / max(p_arm, 1e-12)
+        arms_stats = self.stats.setdefault(situation, {})
+        for stats in arms_stats.values():  # one more decision of this situation: older evidence fades
+            stats.fade(self.decay)
+        for arm in (logged, _RULES) if logged == rule_arm else (logged,):
+            arms_stats.setdefault(arm, ArmStats()).add(weight, feedback.reward)
+        self.learned += 1
+
+    def learn_many(self, feedbacks: Sequence[Feedback]) -> None:
+        """:meth:`learn_one` for each feedback, in order (an offline log, a replay)."""
+        for feedback in feedbacks:
+            self.learn_one(feedback)
+
+    def table(self) -> list[dict[str, object]]:
+        """Every situation and arm with data: estimate, standard error, effective samples, advantage over the rules
+        and whether the policy deviates to it (for reports and ``kairos explain``)."""
+        rows: list[dict[str, object]] = []
+        for situation, arm, stats in sorted((g, a, st) for g, arms in self.stats.items() for a, st in arms.items()):
+            found = self.advantage(situation, arm) if arm != _RULES else None
+            rows.append(
+                {
+                    "situation": self.situation_name(situation),
+                    "arm": self.arm_name(arm),
+                    "value": round(stats.mean, 4),
+                    "stderr": round(stats.stderr, 4) if math.isfinite(stats.stderr) else None,
+                    "n_eff": round(stats.effective_n, 1),
+                    "advantage": round(found[0], 4) if found else None,
+                    "deviates": arm != _RULES and self.confident(situation, arm) is not None,
+                }
+            )
+        return rows
