@@ -47,7 +47,9 @@ def test_archive_replay_twice_is_byte_identical_and_old_events_are_decided(
     production_state = tree(Path(production.worker.data_dir))
 
     first = replay(production, source=str(root), namespace=f"{production.topics.namespace}-a", policy="1")
-    second = replay(production, source=str(root), namespace=f"{production.topics.namespace}-b", policy="1")
+    learning = replace(production, learn=replace(production.learn, min_samples=20, propose_every=50))
+    second = replay(learning, source=str(root), namespace=f"{production.topics.namespace}-b", policy="1", learn=True)
+    assert second.learner_proposals > 0  # the learner ran on the replay's own contexts and rewards, fed back nothing
 
     a = replay_settings(production, f"{production.topics.namespace}-a")
     b = replay_settings(production, f"{production.topics.namespace}-b")
