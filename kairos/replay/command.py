@@ -67,7 +67,8 @@ def replay(
     """
     selection = parse_range(start, until)
     chosen = resolve_policy(policy, production)
-    slice_source = _source(production, source, selection)
+    slice_source = _source(production, source, selection)  # an archive's files are all checked here
+    catalogue = _catalogue(production, source)
     described = f"from={start or '-'} until={until or '-'}"
     return run_replay(
         production,
@@ -75,7 +76,7 @@ def replay(
         slice_source,
         chosen,
         selection=described,
-        catalogue=_catalogue(production, source),
+        catalogue=catalogue,
         learn=learn,
         progress=progress,
     )

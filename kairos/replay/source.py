@@ -16,7 +16,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 
 from kairos.settings import SettingsError
-from streams.archive import ArchivedRecord, RecordRange, iter_partition, open_archive
+from streams.archive import ArchivedRecord, RecordRange, check_archive, iter_partition, open_archive
 from streams.archive.sink import archived_headers
 from streams.clients import consumer_config
 from streams.config import KafkaConfig
@@ -68,10 +68,12 @@ def archive_source(root: Path, topic: str, partitions: int, selection: RecordRan
     """The archived records of ``topic`` in ``selection``.
 
     Raises:
-        ArchiveError: ``root`` is not an archive; ArchiveFileError (while iterating): a bad segment, named.
+        ArchiveError: ``root`` is not an archive.
+        ArchiveFileError: a segment of ``topic`` is missing, truncated, not Parquet or newer (the file is named).
         SettingsError: the archive has partitions beyond ``partitions``.
     """
     manifest = open_archive(root)
+    check_archive(root, manifest, [topic])  # every segment, before the replay writes anything
     archived = manifest.topics().get(topic, [])
     if archived and max(archived) >= partitions:
         raise SettingsError(f"{root}: {topic} has partition {max(archived)}; the replay has {partitions} partitions")

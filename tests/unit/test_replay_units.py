@@ -151,3 +151,31 @@ def test_rounds_take_the_same_share_of_every_partition() -> None:
 def test_doctests(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "not_parquet", "newer"])
+def test_a_bad_archive_is_named_before_the_namespace_is_touched(tmp_path: Path, damage: str) -> None:
+    import pyarrow.parquet as pq
+
+    from kairos.replay.command import replay
+    from streams.archive import ArchiveFileError, ArchiveWriter, Manifest, open_archive
+    from streams.archive.format import SCHEMA_VERSION_KEY
+    from tests.integration.replay_support import with_replay_dir
+
+    production = with_replay_dir(Settings(), tmp_path / "replays")
+    raw = production.topics.raw_events
+    root = tmp_path / "archive"
+    writer = ArchiveWriter(root, Manifest())
+    for i in range(30):
+        writer.append(ArchivedRecord(raw, i % 4, i // 4, 1_000 * i, b"u", (), b"{}"))
+    writer.close()
+    path = root / open_archive(root).partitions[f"{raw}/2"].segments[0].file
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:-64])
+    elif damage == "not_parquet":
+        path.write_text("a,b\n1,2\n")
+    else:
+        pq.write_table(pq.read_table(path).replace_schema_metadata({SCHEMA_VERSION_KEY: b"9"}), path)
+    with pytest.raises(ArchiveFileError, match=str(path)):
+        replay(production, source=str(root), namespace="r-bad", policy="rules")
+    assert not (tmp_path / "replays").exists()  # nothing claimed: no state, no topics were created
