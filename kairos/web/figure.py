@@ -10,10 +10,9 @@ import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Figure", "Table", "bars", "clean", "flatten", "lines", "text", "timestamp"]
+__all__ = ["Figure", "Table", "bars", "clean", "flatten", "lines", "text"]
 
 
 def text(value: object) -> str:
@@ -32,15 +31,6 @@ def clean(value: float | None) -> float | None:
     (None, 2.0)
     """
     return value if value is not None and math.isfinite(value) else None
-
-
-def timestamp(at: float) -> str:
-    """Seconds since the epoch as the ISO time Plotly puts on a date axis.
-
-    >>> timestamp(0.0)
-    '1970-01-01T00:00:00.000Z'
-    """
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +111,8 @@ def bars(categories: Mapping[str, Mapping[str, float]], *, horizontal: bool = Fa
 
 
 def lines(series: Mapping[str, Iterable[tuple[float, float | None]]], *, step: bool = False) -> list[dict[str, Any]]:
-    """One line per ``{name: [(epoch seconds, value), …]}`` on a date axis (``step``: a staircase, for versions).
+    """One line per ``{name: [(epoch seconds, value), …]}``, x in epoch milliseconds as a date axis reads them
+    (``step``: a staircase, for versions).
 
     >>> lines({"valid": [(0.0, 1.0)]})[0]["y"]
     [1.0]
@@ -134,7 +125,7 @@ def lines(series: Mapping[str, Iterable[tuple[float, float | None]]], *, step: b
                 "type": "scatter",
                 "mode": "lines",
                 "name": text(name),
-                "x": [timestamp(t) for t, _ in pts],
+                "x": [round(t * 1000.0, 1) for t, _ in pts],
                 "y": [clean(v) for _, v in pts],
                 "line": {"shape": "hv"} if step else {},
             }

@@ -53,20 +53,33 @@ class LiveData:
         self._history = History(capacity)
         self._min_interval_s = min_interval_s
         self._clock = clock
+        self._data: dict[str, Any] | None = None
+        self._body: bytes | None = None
 
     def poll(self) -> dict[str, Any]:
-        """Read the registry (unless read less than ``min_interval_s`` ago) and return the page's data."""
+        """Read the registry (unless read less than ``min_interval_s`` ago) and return the page's data (built once
+        per snapshot, however many pages ask)."""
         now = self._clock()
         latest = self._history.latest
         if latest is None or now - latest.at >= self._min_interval_s:
             self._history.add(snapshot_of_registry(self._registry, now))
-        snaps = self._history.snapshots
-        return {
-            "at": snaps[-1].at,
-            "snapshots": len(snaps),
-            "figures": [f.to_json() for f in metric_figures(snaps)],
-            "tables": [t.to_json() for t in metric_tables(snaps[-1])],
-        }
+            self._data = self._body = None
+        if self._data is None:
+            snaps = self._history.snapshots
+            self._data = {
+                "at": snaps[-1].at,
+                "snapshots": len(snaps),
+                "figures": [f.to_json() for f in metric_figures(snaps)],
+                "tables": [t.to_json() for t in metric_tables(snaps[-1])],
+            }
+        return self._data
+
+    def body(self) -> bytes:
+        """:meth:`poll` as the JSON body ``/live/data.json`` sends."""
+        data = self.poll()
+        if self._body is None:
+            self._body = orjson.dumps(data)
+        return self._body
 
 
 def add_live_page(app: faust.App, data: LiveData | None = None) -> LiveData:
@@ -86,7 +99,7 @@ def add_live_page(app: faust.App, data: LiveData | None = None) -> LiveData:
     @app.page("/live/data.json")
     class LivePageData(View):
         async def get(self, request: Request, **_: Any) -> Response:
-            return self.bytes(orjson.dumps(source.poll()), content_type="application/json", headers=no_store)
+            return self.bytes(source.body(), content_type="application/json", headers=no_store)
 
     @app.page("/live/static/{name}")
     class LivePageStatic(View):

@@ -8,7 +8,7 @@ not exist yet is an empty plot ("no data yet"), and every sample is also listed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -17,27 +17,17 @@ from kairos.web.snapshot import History, Sample, Snapshot
 
 __all__ = ["histogram_quantile", "metric_figures", "metric_tables", "rates"]
 
-Key = Callable[[Sample], str]
+By = tuple[str, ...]
+"""Label names a figure groups samples by."""
 
 
-def _by(*names: str) -> Key:
-    return lambda s: "/".join(s.label(n) for n in names) or "all"
-
-
-def _group(samples: Sequence[Sample], key: Key) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for s in samples:
-        out[key(s)] = out.get(key(s), 0.0) + s.value
-    return out
-
-
-def rates(history: Sequence[Snapshot], name: str, key: Key) -> dict[str, list[tuple[float, float | None]]]:
-    """Per-second increase of counter ``name`` between consecutive snapshots, summed by ``key``.
+def rates(history: Sequence[Snapshot], name: str, by: By) -> dict[str, list[tuple[float, float | None]]]:
+    """Per-second increase of counter ``name`` between consecutive snapshots, summed by labels ``by``.
 
     >>> from kairos.web.snapshot import Sample, Snapshot
     >>> a = Snapshot(0.0, {"c_total": (Sample((("o", "v"),), 10.0),)})
     >>> b = Snapshot(2.0, {"c_total": (Sample((("o", "v"),), 30.0),)})
-    >>> rates([a, b], "c_total", lambda s: s.label("o"))
+    >>> rates([a, b], "c_total", ("o",))
     {'v': [(2.0, 10.0)]}
     """
     out: dict[str, list[tuple[float, float | None]]] = {}
@@ -45,24 +35,23 @@ def rates(history: Sequence[Snapshot], name: str, key: Key) -> dict[str, list[tu
         dt = after.at - before.at
         if dt <= 0:
             continue
-        old, new = _group(before.get(name), key), _group(after.get(name), key)
+        old, new = before.grouped(name, by), after.grouped(name, by)
         for series in sorted(new.keys() | old.keys()):
             out.setdefault(series, []).append((after.at, max(0.0, new.get(series, 0.0) - old.get(series, 0.0)) / dt))
     return out
 
 
-def _levels(history: Sequence[Snapshot], name: str, key: Key) -> dict[str, list[tuple[float, float | None]]]:
+def _levels(history: Sequence[Snapshot], name: str, by: By) -> dict[str, list[tuple[float, float | None]]]:
     out: dict[str, list[tuple[float, float | None]]] = {}
     for snap in history:
-        for series, value in sorted(_group(snap.get(name), key).items()):
+        for series, value in sorted(snap.grouped(name, by).items()):
             out.setdefault(series, []).append((snap.at, value))
     return out
 
 
 def _buckets(snap: Snapshot, name: str) -> list[tuple[float, float]]:
     """``(upper bound, cumulative count)`` of histogram ``name`` summed over its label sets, by bound."""
-    grouped = _group(snap.get(f"{name}_bucket"), lambda s: s.label("le"))
-    return sorted((float(le), n) for le, n in grouped.items())
+    return sorted((float(le), n) for le, n in snap.grouped(f"{name}_bucket", ("le",)).items())
 
 
 def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
@@ -127,12 +116,12 @@ def _river(snap: Snapshot, history: Sequence[Snapshot]) -> list[Figure]:
         )
     over_time: dict[str, list[tuple[float, float | None]]] = {}
     for past in history:
-        per_model: dict[str, list[float]] = {}
-        for s in past.get("kairos_model_metric"):
-            if s.label("metric").endswith("_roc_auc"):
-                per_model.setdefault(s.label("metric").removesuffix("_roc_auc"), []).append(s.value)
-        for model, values in sorted(per_model.items()):
-            over_time.setdefault(model, []).append((past.at, sum(values) / len(values)))
+        sums = past.grouped("kairos_model_metric", ("metric",))
+        counts = past.grouped("kairos_model_metric", ("metric",), count=True)
+        for metric in sorted(sums):
+            if metric.endswith("_roc_auc"):
+                model = metric.removesuffix("_roc_auc")
+                over_time.setdefault(model, []).append((past.at, sums[metric] / counts[metric]))
     figures.append(
         Figure("river_auc_over_time", "River models: ROC AUC over time", lines(over_time), note="mean over partitions")
     )
@@ -145,8 +134,8 @@ def _rewards_by_version(history: Sequence[Snapshot]) -> dict[str, dict[str, floa
     for before, after in pairwise(history):
         version = before.total("kairos_policy_model_version", role="decide")
         name = f"v{version:g}" if before.get("kairos_policy_model_version") else "unknown"
-        old = _group(before.get("kairos_rewards_total"), _by("component"))
-        new = _group(after.get("kairos_rewards_total"), _by("component"))
+        old = before.grouped("kairos_rewards_total", ("component",))
+        new = after.grouped("kairos_rewards_total", ("component",))
         for component, n in new.items():
             gained = max(0.0, n - old.get(component, 0.0))
             row = out.setdefault(component, {})
@@ -163,14 +152,14 @@ def metric_figures(history: History | Sequence[Snapshot]) -> list[Figure]:
         Figure(
             "events_per_s",
             "Ingest: records per second by outcome",
-            lines(rates(snaps, "kairos_ingest_records_total", _by("outcome"))),
+            lines(rates(snaps, "kairos_ingest_records_total", ("outcome",))),
             time_axis,
         ),
         Figure(
             "dead_letters",
             "Dead letters by stage and reason",
-            bars({"dead letters": _group(snap.get("kairos_dead_letters_total"), _by("stage", "reason"))}),
-            {"xaxis": {"type": "category"}},
+            bars({"dead letters": snap.grouped("kairos_dead_letters_total", ("stage", "reason"))}, horizontal=True),
+            {"yaxis": {"type": "category"}, "showlegend": False},
         ),
         Figure(
             "decisions",
@@ -182,7 +171,7 @@ def metric_figures(history: History | Sequence[Snapshot]) -> list[Figure]:
         Figure(
             "decisions_per_s",
             "Decisions per second by policy source",
-            lines(rates(snaps, "kairos_decisions_total", _by("source"))),
+            lines(rates(snaps, "kairos_decisions_total", ("source",))),
             time_axis,
         ),
         _histogram(snap, "kairos_decision_batch_seconds", "decision_latency", "Decision batch latency"),
@@ -190,13 +179,13 @@ def metric_figures(history: History | Sequence[Snapshot]) -> list[Figure]:
         Figure(
             "consumer_lag",
             "Freshness: consumer lag by stage (records behind)",
-            lines(_levels(snaps, "kairos_consumer_lag", _by("stage"))),
+            lines(_levels(snaps, "kairos_consumer_lag", ("stage",))),
             time_axis,
         ),
         Figure(
             "policy_version",
             "Model freshness: policy model version by role",
-            lines(_levels(snaps, "kairos_policy_model_version", _by("role")), step=True),
+            lines(_levels(snaps, "kairos_policy_model_version", ("role",)), step=True),
             time_axis,
             "decide: the version this worker serves; learn: the last one promoted",
         ),
@@ -204,7 +193,7 @@ def metric_figures(history: History | Sequence[Snapshot]) -> list[Figure]:
         Figure(
             "rewards_per_s",
             "Rewards per second by component",
-            lines(rates(snaps, "kairos_rewards_total", _by("component"))),
+            lines(rates(snaps, "kairos_rewards_total", ("component",))),
             time_axis,
         ),
         Figure(
@@ -219,8 +208,8 @@ def metric_figures(history: History | Sequence[Snapshot]) -> list[Figure]:
             "Learner: promotion-gate verdicts and joined rounds",
             bars(
                 {
-                    "gate verdicts": _group(snap.get("kairos_learn_proposals_total"), _by("verdict")),
-                    "rounds": _group(snap.get("kairos_learn_rounds_total"), _by("use")),
+                    "gate verdicts": snap.grouped("kairos_learn_proposals_total", ("verdict",)),
+                    "rounds": snap.grouped("kairos_learn_rounds_total", ("use",)),
                 }
             ),
             {"xaxis": {"type": "category"}},

@@ -25,8 +25,8 @@ def demo_figures(result: Mapping[str, Any], history: History) -> tuple[list[Figu
             Figure(
                 "guardrails",
                 "Guardrails applied (decisions on the interventions topic)",
-                bars({"decisions": guardrails}),
-                {"xaxis": {"type": "category"}},
+                bars({"decisions": guardrails}, horizontal=True),
+                {"yaxis": {"type": "category"}, "showlegend": False},
                 "a decision counts once per guardrail that changed or masked its choice",
             )
         )

@@ -42,6 +42,9 @@ class Snapshot:
     samples: Mapping[str, tuple[Sample, ...]]
     kinds: Mapping[str, str] = field(default_factory=dict)
     """Family name -> Prometheus type (counter, gauge, histogram, …)."""
+    _memo: dict[tuple[str, tuple[str, ...], bool], dict[str, float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def get(self, name: str) -> tuple[Sample, ...]:
         """The samples called ``name`` (empty when the metric has none yet)."""
@@ -55,6 +58,25 @@ class Snapshot:
         (5.0, 3.0, 0.0)
         """
         return sum((s.value for s in self.get(name) if all(s.label(k) == v for k, v in match.items())), 0.0)
+
+    def grouped(self, name: str, by: tuple[str, ...], *, count: bool = False) -> dict[str, float]:
+        """The samples called ``name`` summed (or counted) by the values of labels ``by``, joined by ``/``
+        (``all`` when ``by`` is empty); computed once per snapshot, so a page redrawn over a long history only
+        works on its newest snapshot.
+
+        >>> s = Snapshot(0.0, {"x_total": (Sample((("a", "1"),), 2.0), Sample((("a", "2"),), 3.0))})
+        >>> s.grouped("x_total", ("a",)), s.grouped("x_total", ()), s.grouped("x_total", (), count=True)
+        ({'1': 2.0, '2': 3.0}, {'all': 5.0}, {'all': 2.0})
+        """
+        key = (name, by, count)
+        out = self._memo.get(key)
+        if out is None:
+            out = {}
+            for sample in self.get(name):
+                group = "/".join(sample.label(n) for n in by) or "all"
+                out[group] = out.get(group, 0.0) + (1.0 if count else sample.value)
+            self._memo[key] = out
+        return out
 
 
 def snapshot_of_families(families: Iterable[Metric], at: float) -> Snapshot:

@@ -1,54 +1,17 @@
-"""Headless Debian chromium driven by selenium through Debian's chromedriver (installed by ``make setup``)."""
+"""What the browser test asks of a page: console errors, waits, plots drawn, screenshots (chromium: bench.browser)."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--window-size=1500,2400",
-)
+from bench.browser import chromium
 
-
-@contextmanager
-def chromium(profile: Path) -> Iterator[webdriver.Chrome]:
-    """A fresh headless chromium (its own ``--user-data-dir`` under ``profile``), quit on exit.
-
-    A missing browser fails the test: ``make setup`` installs it.
-    """
-    for path in (CHROMIUM, CHROMEDRIVER):
-        assert path.exists(), f"{path} is missing: `make setup` installs Debian's chromium and chromium-driver"
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let selenium look for a driver online
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(profile.with_suffix(".chromedriver.log")))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
-        driver.set_page_load_timeout(60)
-        yield driver
-    finally:
-        driver.quit()
+__all__ = ["chromium", "console_errors", "plots", "screenshot", "wait_for"]
 
 
 def console_errors(driver: webdriver.Chrome) -> list[dict[str, Any]]:

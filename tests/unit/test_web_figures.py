@@ -61,7 +61,7 @@ def test_rates_per_second_and_a_reset_counts_as_zero() -> None:
     records.labels("dead").inc(4)
     second = snapshot_of_registry(registry, 102.0)
     reset = Snapshot(104.0, {})
-    got = rates([first, second, reset], "kairos_ingest_records_total", lambda s: s.label("outcome"))
+    got = rates([first, second, reset], "kairos_ingest_records_total", ("outcome",))
     assert got == {"dead": [(102.0, 2.0), (104.0, 0.0)], "valid": [(102.0, 10.0), (104.0, 0.0)]}
 
 
@@ -71,8 +71,8 @@ def test_figures_draw_what_the_registry_has_and_escape_labels() -> None:
     decisions = {t["name"]: dict(zip(t["x"], t["y"], strict=True)) for t in figures["decisions"]["data"]}
     assert decisions == {"fallback": {"none": 1.0}, "triton": {"upsell": 3.0}}
     letters = figures["dead_letters"]["data"][0]
-    assert letters["y"] == [2.0]
-    assert "<" not in letters["x"][0] and "&lt;img" in letters["x"][0]
+    assert letters["x"] == [2.0] and letters["orientation"] == "h"
+    assert "<" not in letters["y"][0] and "&lt;img" in letters["y"][0]
     latency = figures["decision_latency"]
     assert latency["data"][0]["y"] == [0.0, 1.0, 0.0, 0.0]
     assert "p50" in latency["note"]
@@ -103,14 +103,16 @@ def test_live_data_reads_the_registry_at_most_once_per_interval() -> None:
     data = LiveData(registry, min_interval_s=1.0, clock=lambda: now[0])
     assert data.poll()["snapshots"] == 1
     now[0] += 0.5
+    first = data.body()
     assert data.poll()["snapshots"] == 1
+    assert data.body() is first, "a second page within the interval gets the same body, not a rebuilt one"
     records.labels("valid").inc(30)
     now[0] += 1.5
     out = data.poll()
     assert out["snapshots"] == 2
     events = {f["key"]: f for f in out["figures"]}["events_per_s"]["data"]
     assert events[0]["name"] == "valid" and events[0]["y"] == [15.0]
-    orjson.dumps(out)  # the endpoint's body
+    assert orjson.loads(data.body())["snapshots"] == 2
 
 
 def test_report_is_self_contained_and_escapes_its_data(tmp_path: Path) -> None:
