@@ -314,6 +314,89 @@ def archive(ctx: click.Context, root: Path, topic_names: str, jsonl: Path | None
     _echo_json({"archive": str(root), "records": result.records, "resumed_from": result.resumed_from})
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--source", default=None, help="An archive directory, or 'kafka' (production's raw topic, read only).")
+@click.option("--from", "start", default=None, help="Offset (every partition) or ISO-8601 time (record timestamps).")
+@click.option("--until", default=None, help="Exclusive upper bound, the same way.")
+@click.option("--namespace", default=None, help="The replay's own namespace (topics, groups, state, online store).")
+@click.option("--policy", default="1", show_default=True, help="rules, a served model_version, or a weights file.")
+@click.option("--learn", is_flag=True, help="Also run the learner on the replay's decisions and rewards.")
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    source: str | None,
+    start: str | None,
+    until: str | None,
+    namespace: str | None,
+    policy: str,
+    learn: bool,
+) -> None:
+    """Replay a slice of the event log through the pipeline in an isolated namespace; prints a JSON report."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from kairos.replay.command import replay as run
+    from kairos.replay.errors import ReplayError
+    from streams.archive import ArchiveError
+
+    if source is None or namespace is None:
+        raise click.UsageError("kairos replay needs --source and --namespace (or a subcommand: diff, clean)")
+    bar = _progress("ev")
+    try:
+        report = run(
+            ctx.obj,
+            source=source,
+            namespace=namespace,
+            policy=policy,
+            start=start,
+            until=until,
+            learn=learn,
+            progress=bar.update,
+        )
+    except (ArchiveError, ReplayError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    _echo_json(report.to_json())
+
+
+@replay.command("diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Also write an HTML page.")
+@click.option("--examples", type=int, default=10, show_default=True)
+@click.pass_context
+def replay_diff(ctx: click.Context, a: str, b: str, html_path: Path | None, examples: int) -> None:
+    """Compare B with A (each a namespace or an archive directory): tables, then one JSON line; --html: a page."""
+    from kairos.replay.compare import compare
+    from kairos.replay.render import render_html, render_text
+    from kairos.replay.sides import load_side
+    from streams.archive import ArchiveError
+
+    settings: Settings = ctx.find_root().obj
+    try:
+        report = compare(load_side(settings, a), load_side(settings, b), examples=examples).to_json()
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(render_text(report))
+    if html_path is not None:
+        html_path.write_text(render_html(report))
+        click.echo(f"wrote {html_path}", err=True)
+    _echo_json(report)
+
+
+@replay.command("clean")
+@click.option("--namespace", required=True)
+@click.pass_context
+def replay_clean(ctx: click.Context, namespace: str) -> None:
+    """Delete a replay's topics and state (never production's)."""
+    from kairos.replay.driver import clean_namespace
+
+    try:
+        _echo_json(clean_namespace(ctx.find_root().obj, namespace))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @cli.group()
 def schemas() -> None:
     """Wire contracts."""
