@@ -179,3 +179,22 @@ def test_a_bad_archive_is_named_before_the_namespace_is_touched(tmp_path: Path, 
     with pytest.raises(ArchiveFileError, match=str(path)):
         replay(production, source=str(root), namespace="r-bad", policy="rules")
     assert not (tmp_path / "replays").exists()  # nothing claimed: no state, no topics were created
+
+
+def test_the_cli_has_the_sre_commands() -> None:
+    from click.testing import CliRunner
+
+    from kairos.cli import cli
+
+    runner = CliRunner()
+    for args in (
+        ["archive", "--help"],
+        ["replay", "--help"],
+        ["replay", "diff", "--help"],
+        ["bench", "replay", "--help"],
+    ):
+        assert runner.invoke(cli, args, env={}).exit_code == 0, args
+    missing = runner.invoke(cli, ["replay", "--source", "x"], env={})
+    assert missing.exit_code == 2 and "--namespace" in missing.output
+    refused = runner.invoke(cli, ["replay", "clean", "--namespace", "kairos"], env={})
+    assert refused.exit_code == 1 and "namespace of its own" in refused.output
