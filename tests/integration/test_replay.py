@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 
 from kairos.replay.command import replay
 from kairos.replay.errors import ReplayError
 from kairos.replay.isolation import replay_settings
-from kairos.settings import Settings
+from kairos.settings import Settings, settings_to_env
 from schemas.codec import StructDecoder
 from schemas.deadletter import dead_letter_from_record
 from schemas.decisions import Decision
@@ -47,9 +51,20 @@ def test_archive_replay_twice_is_byte_identical_and_old_events_are_decided(
     production_state = tree(Path(production.worker.data_dir))
 
     first = replay(production, source=str(root), namespace=f"{production.topics.namespace}-a", policy="1")
-    learning = replace(production, learn=replace(production.learn, min_samples=20, propose_every=50))
-    second = replay(learning, source=str(root), namespace=f"{production.topics.namespace}-b", policy="1", learn=True)
-    assert second.learner_proposals > 0  # the learner ran on the replay's own contexts and rewards, fed back nothing
+    # the second in another process (another hash seed), through the CLI, also running the learner
+    env = {
+        **settings_to_env(production),
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONHASHSEED": "12345",
+        "KAIROS_LEARN_MIN_SAMPLES": "20",
+        "KAIROS_LEARN_PROPOSE_EVERY": "50",
+    }
+    ns_b = f"{production.topics.namespace}-b"
+    cli = [sys.executable, "-m", "kairos.cli", "replay", "--source", str(root), "--namespace", ns_b, "--learn"]
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    second = orjson.loads(done.stdout.strip().splitlines()[-1])
+    assert second["learner"]["proposals"] > 0  # the learner ran on the replay's own contexts and rewards
 
     a = replay_settings(production, f"{production.topics.namespace}-a")
     b = replay_settings(production, f"{production.topics.namespace}-b")
@@ -59,7 +74,7 @@ def test_archive_replay_twice_is_byte_identical_and_old_events_are_decided(
     rewards = partition_bytes(a, a.topics.rewards)
     assert sum(map(len, rewards)) > 0
     assert rewards == partition_bytes(b, b.topics.rewards)
-    assert first.written == second.written
+    assert first.written == second["written"]
 
     # a log older than ingest.max_past_skew_s is decided, not dead-lettered as clock-skewed: ingest dead-letters
     # exactly the records the simulator broke (its clock-skewed ones too, judged by when they were sent)
