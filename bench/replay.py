@@ -4,13 +4,16 @@ One fresh broker. The seeded simulator's log (``events`` records ending now, eac
 as a platform's producer stamps its create time; its catalogue first) is produced to a deployment's raw topic and
 archived (timed). It is replayed twice from the archive into two namespaces (timed from the first round to the last
 flush; the replays' Feast store set-up is excluded, as the live stages' is), and the two replays' interventions and
-rewards are compared byte for byte, partition by partition. Then the live pipeline — the worker's own batch loops
-(ingest, features and decisions, product features, attribution, the catalogue follower) on their consumer groups —
-consumes the same backlog; its time runs from the loops' start to the last offset commit of any stage (found by
-polling the groups' committed offsets). Both decide with the same policy (``--policy``; ``rules`` by default: the
+rewards are compared byte for byte, partition by partition. Between the two replays (so that a load drifting over
+the run on a shared machine weighs on both sides), the live pipeline — the worker's own batch loops (ingest,
+features and decisions, product features, attribution, the catalogue follower) on their consumer groups — consumes
+the same backlog; its time runs from the loops' start until every stage has committed the end of its inputs
+(polled; a stage's inputs are final once the stages before it are done, their sizes read from fetch high
+watermarks). CPU seconds of this process are measured over the same spans (``cpu_ratio``: live / replay; less
+sensitive to other load than wall time). Both decide with the same policy (``--policy``; ``rules`` by default: the
 live pipeline here has no Triton and decides with its fallback rules, so the replay decides the same way; a version
 number makes the replay score the neural policy locally, which the live run cannot match without Triton). The live
-run's decisions are compared with the first replay's (``kairos replay diff``) on stderr.
+run's decisions are compared with the first replay's (``kairos replay diff``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from agents.follow_catalogue import CatalogueStage
 from bench.stack import bench_broker
@@ -39,7 +42,7 @@ from simulator import Simulation, SimulationConfig, default_start_time
 from simulator.wire import catalogue_records
 from streams.archive import archive_topics
 from streams.catalogue import CatalogueTable
-from streams.clients import producer_config
+from streams.clients import consumer_config, producer_config
 from streams.reader import committed_total, read_range
 from streams.topics import ensure_topics, topic_specs
 
@@ -84,8 +87,26 @@ def _bytes(settings: Settings, stem: str) -> list[list[bytes]]:
     ]
 
 
-def _live(settings: Settings, events: int, idle_s: float, log: Callable[[str], None]) -> tuple[float, dict[str, int]]:
-    """The worker's stage loops on the backlog; returns (seconds to the last commit, committed records per stage)."""
+def _size(settings: Settings, topic: str) -> int:
+    """How many records ``topic`` holds: the fetch high watermarks (right on Tansu, unlike ListOffsets)."""
+    partitions = settings.topics.partitions
+    consumer = Consumer(consumer_config(settings.kafka, None, **{"enable.partition.eof": True}))
+    try:
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        answered: set[int] = set()
+        deadline = time.monotonic() + 30
+        while len(answered) < partitions and time.monotonic() < deadline:
+            answered.update(m.partition() or 0 for m in consumer.consume(100, 0.2))
+        ends = [consumer.get_watermark_offsets(TopicPartition(topic, p), cached=True)[1] for p in range(partitions)]
+        return sum(max(end, 0) for end in ends)
+    finally:
+        consumer.close()
+
+
+def _live(settings: Settings, events: int, log: Callable[[str], None]) -> tuple[float, float, dict[str, int]]:
+    """The worker's stage loops on the backlog; returns (seconds until every stage committed the end of its inputs,
+    this process's CPU seconds meanwhile, committed records per stage). A stage's inputs are final once the stages
+    before it are done."""
     topics, partitions = settings.topics, settings.topics.partitions
     cache, catalogue = FeatureCache(), CatalogueTable()
     loops: list[_Loop] = [
@@ -95,35 +116,42 @@ def _live(settings: Settings, events: int, idle_s: float, log: Callable[[str], N
         product_feature_loop(settings, cache, catalogue),
         attribution_loop(settings),
     ]
-    groups = [
-        (settings.ingest.group_id, topics.raw_events),
-        (f"{topics.namespace}-features", topics.events),
-        (f"{topics.namespace}-product-features", topics.events_by_product),
-        (settings.attribution.group(topics), topics.interventions),
-        (settings.attribution.group(topics), topics.events),
+    attribution = settings.attribution.group(topics)
+    steps: list[list[tuple[str, str, Callable[[], int]]]] = [  # (group, topic, its final size)
+        [(settings.ingest.group_id, topics.raw_events, lambda: events)],
+        [(f"{topics.namespace}-features", topics.events, lambda: _size(settings, topics.events))],
+        [
+            (
+                f"{topics.namespace}-product-features",
+                topics.events_by_product,
+                lambda: _size(settings, topics.events_by_product),
+            ),
+            (attribution, topics.interventions, lambda: _size(settings, topics.interventions)),
+            (attribution, topics.events, lambda: _size(settings, topics.events)),
+        ],
     ]
     stop = threading.Event()
     threads = [threading.Thread(target=loop.run, args=(stop,), daemon=True) for loop in loops]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
-    last: tuple[int, ...] = ()
-    changed_at = started
-    while True:
-        time.sleep(0.25)
-        now = tuple(committed_total(settings.kafka, g, t, partitions) for g, t in groups)
-        if now != last:
-            last, changed_at = now, time.perf_counter()
-        elif now[0] >= events and time.perf_counter() - changed_at >= idle_s:
-            break
-        if not all(t.is_alive() for t in threads[1:]):
-            raise RuntimeError("a live stage died")
+    committed: dict[str, int] = {}
+    for step in steps:
+        targets = [(f"{t.removeprefix(topics.namespace + '.')}@{g}", g, t, size()) for g, t, size in step]
+        while True:
+            for name, group, topic, _ in targets:
+                committed[name] = committed_total(settings.kafka, group, topic, partitions)
+            if all(committed[name] >= n for name, _, _, n in targets):
+                break
+            if not all(t.is_alive() for t in threads[1:]):
+                raise RuntimeError("a live stage died")
+            time.sleep(0.2)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     stop.set()
     for thread in threads:
         thread.join(60)
-    committed = {t.removeprefix(f"{topics.namespace}.") + f"@{g}": n for (g, t), n in zip(groups, last, strict=True)}
     log(f"live: committed {committed}")
-    return changed_at - started, committed
+    return elapsed, cpu, committed
 
 
 def run(
@@ -132,7 +160,6 @@ def run(
     partitions: int = 4,
     policy: str = "rules",
     seed: int = 5,
-    idle_s: float = 5.0,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> dict[str, Any]:
     """Archive, replay twice, run live; returns the figures (``ratio`` = replay / live events per second)."""
@@ -155,16 +182,17 @@ def run(
         archive_s = time.perf_counter() - t0
         log(f"archived {archived.records} in {archive_s:.1f} s")
         reports = []
-        for name in ("replay-1", "replay-2"):
-            report = replay(settings, source=str(root), namespace=name, policy=policy)
-            reports.append(report)
-            log(f"{name}: {report.to_json()}")
+        reports = [replay(settings, source=str(root), namespace="replay-1", policy=policy)]
+        log(f"replay-1: {reports[0].to_json()}")
+        live_s, live_cpu_s, committed = _live(settings, n, log)
+        reports.append(replay(settings, source=str(root), namespace="replay-2", policy=policy))
+        log(f"replay-2: {reports[1].to_json()}")
         first, second = (replay_settings(settings, r.namespace) for r in reports)
         identical = all(_bytes(first, stem) == _bytes(second, stem) for stem in ("interventions.v1", "rewards.v1"))
-        live_s, committed = _live(settings, n, idle_s, log)
         versus = compare(load_side(settings, settings.topics.namespace), load_side(settings, "replay-1")).to_json()
         log(f"live vs replay-1: counts {versus['counts']} decisions {versus['decisions']}")
     replay_s = sum(r.wall_s for r in reports) / len(reports)
+    replay_cpu_s = sum(r.cpu_s for r in reports) / len(reports)
     replay_eps, live_eps = n / replay_s, n / live_s
     return {
         "benchmark": "replay",
@@ -173,9 +201,13 @@ def run(
         "policy": policy,
         "archive_events_per_s": round(n / archive_s, 1),
         "replay_s": [round(r.wall_s, 2) for r in reports],
+        "replay_cpu_s": [round(r.cpu_s, 2) for r in reports],
         "replay_written": reports[0].written,
         "live_s": round(live_s, 2),
+        "live_cpu_s": round(live_cpu_s, 2),
         "live_committed": committed,
+        "live_vs_replay_changed_decisions": versus["decisions"]["changed"],
+        "cpu_ratio": round(live_cpu_s / replay_cpu_s, 3),  # > 1: the replay needs less CPU per event
         "replay_events_per_s": round(replay_eps, 1),
         "live_events_per_s": round(live_eps, 1),
         "ratio": round(replay_eps / live_eps, 3),

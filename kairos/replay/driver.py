@@ -90,6 +90,7 @@ class ReplayReport:
     learner_proposals: int = 0
     learner_promoted: list[int] = field(default_factory=list)
     wall_s: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU time over the rounds (every thread)
     restarted: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -104,6 +105,7 @@ class ReplayReport:
             "catalogue_items": self.catalogue_items,
             "learner": {"proposals": self.learner_proposals, "promoted": self.learner_promoted},
             "wall_s": round(self.wall_s, 3),
+            "cpu_s": round(self.cpu_s, 3),
             "events_per_s": round(self.records_in / self.wall_s, 1) if self.wall_s > 0 else 0.0,
             "restarted": self.restarted,
         }
@@ -267,6 +269,7 @@ def run_replay(
     clock = StreamClock()
     stages = _build_stages(settings, policy, clock)
     started = time.perf_counter()  # after the Feast store is open (applied): as a live stage's loop is timed
+    cpu_started = time.process_time()
     topics, partitions = settings.topics, settings.topics.partitions
     producer = NamespacedProducer(settings)
     tails = {
@@ -342,6 +345,7 @@ def run_replay(
         report.learner_proposals = len(stages.learner.proposals)
         report.learner_promoted = [p.model_version for p in stages.learner.proposals if p.promoted]
     report.wall_s = time.perf_counter() - started
+    report.cpu_s = time.process_time() - cpu_started
     status.status = "done"
     (Path(settings.worker.data_dir) / STATUS_FILE).write_bytes(msgspec.json.encode(status))
     return report
