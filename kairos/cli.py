@@ -482,6 +482,16 @@ def bench_page(seconds: float, shoppers: int, speed: float) -> None:
     _echo_json(run(seconds=seconds, shoppers=shoppers, speed=speed))
 
 
+@bench.command("concierge")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Generation deadline per reply, s.")
+@click.pass_context
+def bench_concierge(ctx: click.Context, timeout: float) -> None:
+    """The served concierge model's pass rate on fixed shopper questions (reply contract, grounding)."""
+    from bench.concierge import run
+
+    _echo_json(run(timeout_s=timeout, settings=ctx.find_root().obj))
+
+
 @bench.command("learn")
 @click.option("--shoppers", type=int, default=2000, show_default=True)
 @click.option("--duration", type=float, default=4 * 3600.0, show_default=True, help="Simulated seconds per run.")
@@ -525,11 +535,23 @@ def demo(ctx: click.Context, shoppers: int, duration: float, seed: int, speed: f
 
 
 @cli.command()
-@click.option("--seeds", type=int, default=5, show_default=True, help="Populations (seeds 1..N), each for every arm.")
+@click.option(
+    "--seeds", type=int, default=5, show_default=True, help="Populations (seeds F..F+N-1), each for every arm."
+)
+@click.option("--first-seed", type=int, default=1, show_default=True, help="F: the first evaluated population.")
+@click.option(
+    "--history-seeds",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Populations F+1000.. logged by the ε-greedy rules to warm-start the full arm.",
+)
 @click.option("--shoppers", type=int, default=None, help="Shoppers per population [default: 800; --quick 150].")
 @click.option("--duration", type=float, default=None, help="Simulated seconds per run [default: 7200; --quick 1800].")
 @click.option("--drift", is_flag=True, help="Shift preferences and prices at half the duration; report recovery times.")
-@click.option("--arms", default="none,rules,cf,bandit,full", show_default=True, help="Comma-separated arm names.")
+@click.option(
+    "--arms", default="none,rules,cf,bandit,neural,full", show_default=True, help="Comma-separated arm names."
+)
 @click.option("--quick", is_flag=True, help="A small preset for tests and smoke runs.")
 @click.option(
     "--report",
@@ -542,6 +564,8 @@ def demo(ctx: click.Context, shoppers: int, duration: float, seed: int, speed: f
 def evaluate(
     ctx: click.Context,
     seeds: int,
+    first_seed: int,
+    history_seeds: int,
     shoppers: int | None,
     duration: float | None,
     drift: bool,
@@ -558,7 +582,14 @@ def evaluate(
 
     try:
         config = preset(
-            seeds=seeds, shoppers=shoppers, duration_s=duration, drift=drift, arms=tuple(arms.split(",")), quick=quick
+            seeds=seeds,
+            shoppers=shoppers,
+            duration_s=duration,
+            drift=drift,
+            arms=tuple(arms.split(",")),
+            quick=quick,
+            first_seed=first_seed,
+            history_seeds=history_seeds,
         )
     except (KeyError, ValueError) as exc:
         raise click.BadParameter(str(exc)) from exc

@@ -16,8 +16,12 @@ arm                 policy
 ``bandit``          a *linear* SquareCB bandit on the state and action vectors with the River model scores and the
                     CF acceptance blanked (:class:`InputMask`): a textbook contextual bandit on raw features,
                     learning online from the same delayed composite rewards with the same optimiser and gamma
-``full``            the production policy: :class:`~serving.policy.NeuralBandit` (MLP, SquareCB) on the full state
-                    (River scores, segments, CF acceptance), learning online from delayed composite rewards
+``neural``          :class:`~serving.policy.NeuralBandit` (MLP, SquareCB) on the full state (River scores, segments,
+                    CF acceptance), learning online from delayed composite rewards from scratch (the ``full`` arm
+                    until issue 10)
+``full``            the production policy: :class:`~serving.policy.SafePolicy` over the rules, warm-started from
+                    the logs of ε-greedy rules on *other* populations (:mod:`kairos.evaluation.history`), learning
+                    online from its own logs (ε 0.02 over arms)
 =================== ===========================================================================================
 """
 
@@ -37,6 +41,7 @@ from serving.policy import (
     NeuralBandit,
     Policy,
     RulePolicy,
+    SafePolicy,
     StateEncoder,
     check_batch,
 )
@@ -181,12 +186,14 @@ def _keep(names: tuple[str, ...], blank: tuple[str, ...]) -> F32:
 
 @dataclass(frozen=True, slots=True)
 class Arm:
-    """One arm: its name, what it is, whether it learns, and how to build its policy for a seed."""
+    """One arm: its name, what it is, whether it learns, how to build its policy for a seed, and whether it starts
+    from the history of other populations (``warm``)."""
 
     name: str
     description: str
     learns: bool
     build: Callable[[StateEncoder, int], Policy]
+    warm: bool = False
 
 
 def _bandit(encoder: StateEncoder, seed: int) -> Policy:
@@ -195,8 +202,13 @@ def _bandit(encoder: StateEncoder, seed: int) -> Policy:
     return InputMask.without(linear, encoder, MODEL_STATE_INPUTS, MODEL_ACTION_INPUTS)
 
 
-def _full(encoder: StateEncoder, seed: int) -> Policy:
-    return NeuralBandit(encoder.state_dim, encoder.action_dim, seed=seed, name="full")
+def _neural(encoder: StateEncoder, seed: int) -> Policy:
+    return NeuralBandit(encoder.state_dim, encoder.action_dim, seed=seed, name="neural")
+
+
+def _full(encoder: StateEncoder, _seed: int) -> Policy:
+    # Exploration 0.02 over arms: enough to keep learning online, little enough to cost little.
+    return SafePolicy(RulePolicy(encoder), encoder, epsilon=0.02, name="full")
 
 
 ARMS: tuple[Arm, ...] = (
@@ -205,9 +217,10 @@ ARMS: tuple[Arm, ...] = (
         lambda e, _seed: RulePolicy(e)),
     Arm("cf", "greedy CF acceptance x value", False, lambda e, _seed: CFPolicy(e)),
     Arm("bandit", "linear SquareCB without model scores, delayed reward", True, _bandit),
-    Arm("full", "NeuralBandit SquareCB, full state, delayed composite reward", True, _full),
+    Arm("neural", "NeuralBandit SquareCB, full state, from scratch", True, _neural),
+    Arm("full", "safe improvement over the rules, warm-started from other populations' logs", True, _full, warm=True),
 )  # fmt: skip
-"""The five arms, in report order."""
+"""The arms, in report order."""
 
 ARM_NAMES: tuple[str, ...] = tuple(a.name for a in ARMS)
 

@@ -19,10 +19,20 @@ from typing import Any, Final
 import torch
 
 from kairos.evaluation.arms import ARM_NAMES, arm
+from kairos.evaluation.history import HistoryConfig, collect_history, warm_start
 from kairos.evaluation.loop import LoopConfig, LoopResult, run_loop
-from kairos.evaluation.stats import Interval, TestResult, anova, chi_square, relative_lift, t_interval
+from kairos.evaluation.stats import (
+    Interval,
+    TestResult,
+    anova,
+    chi_square,
+    minimum_detectable_lift,
+    relative_lift,
+    t_interval,
+)
 from kairos.serving import policy_parts
 from kairos.settings import Settings
+from serving.policy import Feedback
 from simulator import DriftConfig, SimulationConfig
 
 __all__ = [
@@ -81,6 +91,7 @@ class EvaluationConfig:
         recovery_tolerance: a window has recovered when its mean reward is at least the pre-drift level minus this
             fraction of the level's magnitude.
         confidence: level of the intervals.
+        history: the populations whose ε-greedy rule logs warm-start the ``warm`` arms (never an evaluated seed).
     """
 
     seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -91,6 +102,17 @@ class EvaluationConfig:
     recovery_window_s: float = 900.0
     recovery_tolerance: float = 0.1
     confidence: float = 0.95
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+
+    def __post_init__(self) -> None:
+        """Reject history populations that are also evaluated.
+
+        Raises:
+            ValueError: a seed is both a history and an evaluated population.
+        """
+        shared = sorted(set(self.seeds) & set(self.history.seeds))
+        if shared:
+            raise ValueError(f"seeds {shared} are both evaluated and history: warm starts must come from others")
 
     def sim_config(self, seed: int) -> SimulationConfig:
         """The simulation of one seed (fixed start time, so runs are reproducible)."""
@@ -124,6 +146,12 @@ class EvaluationReport:
     chi_square: TestResult
     recovery: dict[str, Interval] = field(default_factory=dict)
     recovered: dict[str, int] = field(default_factory=dict)
+    mde: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def ranking(self) -> list[str]:
+        """The arms by whole-population revenue per user, best first (not by mean reward per decision, which an arm
+        improves just by deciding more often)."""
+        return sorted(self.arms, key=lambda a: -self.arms[a]["revenue_per_user_eur"].mean)
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-ready dict (the last line ``kairos evaluate`` prints)."""
@@ -135,6 +163,9 @@ class EvaluationReport:
             "confidence": cfg.confidence,
             "arms": {a: {m: i.to_json() for m, i in ms.items()} for a, ms in self.arms.items()},
             "lift_vs_rules": {a: {m: i.to_json() for m, i in ms.items()} for a, ms in self.lifts.items()},
+            "minimum_detectable_lift": {a: {m: round(v, 4) for m, v in ms.items()} for a, ms in self.mde.items()},
+            "ranking_by_revenue_per_user": self.ranking(),
+            "history_seeds": list(cfg.history.seeds),
             "anova": {m: t.to_json() for m, t in self.anova.items()},
             "chi_square_conversion": self.chi_square.to_json(),
             "claims": self.claims(),
@@ -269,8 +300,11 @@ def evaluate(
     # (measured: a NeuralBandit run 13x slower with 2 threads than with 1).
     torch.set_num_threads(1)
     try:
+        history: tuple[Feedback, ...] = ()
+        if any(arm(name).warm for name in config.arms):
+            history = collect_history(config.history, config.sim_config, settings=settings, loop=loop)
         runs = [
-            _run(config, name, seed, settings=settings, loop=loop, progress=progress)
+            _run(config, name, seed, settings=settings, loop=loop, progress=progress, history=history)
             for seed in config.seeds
             for name in config.arms
         ]
@@ -287,10 +321,15 @@ def _run(
     settings: Settings,
     loop: LoopConfig | None,
     progress: Callable[[RunFigures], None] | None,
+    history: tuple[Feedback, ...] = (),
 ) -> RunFigures:
     began = time.perf_counter()
     encoder = policy_parts(settings).encoder
-    result = run_loop(config.sim_config(seed), arm(name).build(encoder, seed), settings=settings, config=loop)
+    chosen = arm(name)
+    policy = chosen.build(encoder, seed)
+    if chosen.warm:
+        warm_start(policy, history, epochs=config.history.epochs)
+    result = run_loop(config.sim_config(seed), policy, settings=settings, config=loop)
     recovery = None
     if config.drift is not None:
         rewards = [(r.at, r.reward) for r in result.rounds if r.reward is not None]
@@ -318,18 +357,18 @@ def aggregate(config: EvaluationConfig, runs: Sequence[RunFigures]) -> Evaluatio
     per_seed = {a: {m: [r.metrics[m] for r in rs] for m in METRICS} for a, rs in by_arm.items()}
     arms = {a: {m: t_interval(v, config.confidence) for m, v in ms.items()} for a, ms in per_seed.items()}
     lifts: dict[str, dict[str, Interval]] = {}
+    mde: dict[str, dict[str, float]] = {}
     if "rules" in per_seed:
         base = {r.seed: r for r in by_arm["rules"]}
         for a, rs in by_arm.items():
             if a == "rules":
                 continue
             paired = [r for r in rs if r.seed in base]
-            lifts[a] = {
-                m: relative_lift(
-                    [r.metrics[m] for r in paired], [base[r.seed].metrics[m] for r in paired], config.confidence
-                )
-                for m in LIFT_METRICS
+            pairs = {
+                m: ([r.metrics[m] for r in paired], [base[r.seed].metrics[m] for r in paired]) for m in LIFT_METRICS
             }
+            lifts[a] = {m: relative_lift(*pairs[m], config.confidence) for m in LIFT_METRICS}
+            mde[a] = {m: minimum_detectable_lift(*pairs[m], config.confidence) for m in LIFT_METRICS}
     tests = {m: anova({a: [v for v in ms[m] if math.isfinite(v)] for a, ms in per_seed.items()}) for m in METRICS}
     pooled = {a: (sum(r.converted for r in rs), sum(r.sessions for r in rs)) for a, rs in by_arm.items()}
     recovery: dict[str, Interval] = {}
@@ -339,7 +378,7 @@ def aggregate(config: EvaluationConfig, runs: Sequence[RunFigures]) -> Evaluatio
             times = [r.recovery_s for r in rs if r.recovery_s is not None]
             recovery[a] = t_interval(times, config.confidence)
             recovered[a] = len(times)
-    return EvaluationReport(config, tuple(runs), arms, lifts, tests, chi_square(pooled), recovery, recovered)
+    return EvaluationReport(config, tuple(runs), arms, lifts, tests, chi_square(pooled), recovery, recovered, mde)
 
 
 _FORMATS: Final[Mapping[str, str]] = {
@@ -374,11 +413,19 @@ def render(report: EvaluationReport) -> str:
     for m in METRICS:
         cells = (_cell(report.arms[a][m], _FORMATS[m]).rjust(width) for a in report.arms)
         lines.append(m.ljust(width) + "".join(cells))
+    lines.append("ranked by revenue per user: " + " > ".join(report.ranking()))
     if report.lifts:
         lines.append("lift vs rules (paired by seed)")
         for m in LIFT_METRICS:
             cells = (
                 (_cell(report.lifts[a][m], "{:+.1%}", "{:.1%}") if a in report.lifts else "-").rjust(width)
+                for a in report.arms
+            )
+            lines.append(f"  {m}".ljust(width) + "".join(cells))
+        lines.append(f"minimum detectable lift ({cfg.confidence:.0%}, power 80%)")
+        for m in LIFT_METRICS:
+            cells = (
+                (f"{report.mde[a][m]:.1%}" if a in report.mde and math.isfinite(report.mde[a][m]) else "-").rjust(width)
                 for a in report.arms
             )
             lines.append(f"  {m}".ljust(width) + "".join(cells))
@@ -406,17 +453,21 @@ def preset(
     drift: bool = False,
     arms: tuple[str, ...] = ARM_NAMES,
     quick: bool = False,
+    first_seed: int = 1,
+    history_seeds: int = 3,
 ) -> EvaluationConfig:
     """The configuration of ``kairos evaluate``: the default run, or ``quick`` (150 shoppers x 30 min) for tests.
 
-    With ``drift``, preferences and prices shift at half the duration (:data:`DEFAULT_DRIFT` otherwise).
+    With ``drift``, preferences and prices shift at half the duration (:data:`DEFAULT_DRIFT` otherwise). Seeds are
+    ``first_seed .. first_seed + seeds - 1``; the history populations the ``warm`` arms learn from are the
+    ``history_seeds`` seeds from ``first_seed + 1000`` on (so they never overlap the evaluated ones).
 
     Raises:
-        ValueError: fewer than one seed.
+        ValueError: fewer than one seed, or history seeds that overlap.
         KeyError: an unknown arm.
     """
-    if seeds < 1:
-        raise ValueError(f"need at least one seed, got {seeds}")
+    if seeds < 1 or history_seeds < 1:
+        raise ValueError(f"need at least one seed and one history seed, got {seeds}, {history_seeds}")
     for name in arms:
         arm(name)
     base = QUICK if quick else EvaluationConfig()
@@ -425,12 +476,13 @@ def preset(
     shift = DriftConfig(at_s=duration_s / 2, **DEFAULT_DRIFT) if drift else None
     window = min(base.recovery_window_s, duration_s / 8)
     return EvaluationConfig(
-        seeds=tuple(range(1, seeds + 1)),
+        seeds=tuple(range(first_seed, first_seed + seeds)),
         shoppers=shoppers,
         duration_s=duration_s,
         arms=arms,
         drift=shift,
         recovery_window_s=window,
+        history=HistoryConfig(seeds=tuple(range(first_seed + 1000, first_seed + 1000 + history_seeds))),
     )
 
 

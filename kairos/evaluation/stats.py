@@ -90,6 +90,25 @@ def relative_lift(arm: Sequence[float], baseline: Sequence[float], confidence: f
     return t_interval(lifts, confidence)
 
 
+def minimum_detectable_lift(
+    arm: Sequence[float], baseline: Sequence[float], confidence: float = 0.95, power: float = 0.8
+) -> float:
+    """The smallest paired relative lift this many seeds would detect (two-sided ``confidence``, ``power``), from the
+    spread of the observed per-seed lifts: ``(t(1 − α/2, n − 1) + t(power, n − 1)) · sd / √n``; ``nan`` below two
+    seeds.
+
+    >>> round(minimum_detectable_lift([1.1, 1.3, 1.2], [1.0, 1.0, 1.0]), 4)
+    0.4108
+    """
+    lifts = [a / b - 1.0 for a, b in zip(arm, baseline, strict=True) if b != 0 and math.isfinite(b)]
+    n = len(lifts)
+    if n < 2:
+        return NAN
+    sd = float(np.std(lifts, ddof=1))
+    t = stats.t.ppf(1.0 - (1.0 - confidence) / 2.0, n - 1) + stats.t.ppf(power, n - 1)
+    return float(t * sd / math.sqrt(n))
+
+
 def anova(groups: Mapping[str, Sequence[float]]) -> TestResult:
     """One-way ANOVA across arms (:func:`scipy.stats.f_oneway`): do the per-seed means differ?
 

@@ -8,9 +8,15 @@
   choice among that type's candidates (then the generator's order).
 * Per situation ``g`` and arm ``a`` it keeps self-normalised importance-weighted statistics (SNIPW) of the logged
   rewards: weight ``1 / π_log(a | s)`` with ``π_log(a | s)`` the logging policy's probability of arm ``a`` (the
-  sum of its candidates' exact propensities). That estimates the value of *always taking* ``a`` in ``g``. The same
-  statistics of the decisions whose logged arm was the baseline's own choice estimate the value of *following the
-  rules* in ``g``.
+  sum of its candidates' exact propensities). That estimates the value of *always taking* ``a`` in ``g`` where it
+  is allowed. The same statistics of the decisions whose logged arm was the baseline's own choice, over the same
+  decisions (those where ``a`` was allowed: guardrails take arms away in some states, e.g. a session at its cap),
+  estimate the value of *following the rules* there; the two are compared on equal footing.
+* **Control variate.** Most of a reward's variance is the shopper's state (a full cart converts, an empty one rarely
+  does), not the action. The statistics hold ``r − b(s)``, with ``b`` a ridge regression of the reward on the state
+  vector learned from every logged decision, each residual taken with ``b`` as it stood *before* that decision
+  (prequential, so no decision is scored by a fit that saw it). ``b`` does not depend on the action, so it cancels
+  from the advantage in expectation and only narrows its interval.
 * The policy deviates to ``a`` in ``g`` only when the advantage's lower bound clears a margin,
   ``V(g, a) − V(g, rules) − z · se > margin`` (se: the delta-method standard errors of both SNIPW means; ``z`` the
   one-sided normal quantile at ``confidence``, Bonferroni-corrected for the number of arms compared in ``g``, so
@@ -52,7 +58,6 @@ __all__ = ["ArmStats", "SafePolicy"]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 _CONFIDENT = 10.0  # confident alternatives score above every rule preference (rules use -1 .. 3)
-_RULES = -1  # the arm index that stands for "what the baseline chose"
 _TYPES = tuple(InterventionType)
 _DISCOUNT = _TYPES.index(InterventionType.DISCOUNT)
 
@@ -124,6 +129,7 @@ class SafePolicy:
         margin: the advantage (reward units) it must clear on top of that.
         min_support: the effective sample size both estimates need.
         half_life: statistics halve every this many logged decisions of their situation (0: never forget).
+        ridge: the L2 penalty of the state baseline ``b`` (0 disables the control variate).
         epsilon: the ε-greedy exploration share.
         name: the policy name logged on decisions.
 
@@ -139,12 +145,14 @@ class SafePolicy:
         *,
         confidence: float = 0.95,
         margin: float = 0.0,
-        min_support: float = 100.0,
+        min_support: float = 50.0,
         half_life: float = 20_000.0,
+        ridge: float = 10.0,
         epsilon: float = 0.05,
         name: str = "safe",
     ) -> None:
-        if not 0.0 < confidence < 1.0 or margin < 0 or min_support < 0 or half_life < 0 or not 0.0 <= epsilon <= 1.0:
+        bad = not 0.0 < confidence < 1.0 or not 0.0 <= epsilon <= 1.0
+        if bad or margin < 0 or min_support < 0 or half_life < 0 or ridge < 0:
             raise PolicyConfigError(f"bad safe policy: {confidence=} {margin=} {min_support=} {half_life=} {epsilon=}")
         self.name = name
         self.baseline = baseline
@@ -155,7 +163,14 @@ class SafePolicy:
         self._cart = encoder.state_index("cart_size")
         self._types = np.array([encoder.action_index(f"type={t.value}") for t in _TYPES])
         self._pct = encoder.action_index("discount_pct")
-        self.stats: dict[int, dict[int, ArmStats]] = {}  # situation -> arm -> statistics
+        # situation -> arm -> (the arm's statistics, the rules' statistics over the decisions where the arm was allowed)
+        self.stats: dict[int, dict[int, tuple[ArmStats, ArmStats]]] = {}
+        self.ridge = ridge
+        width = encoder.state_dim + 1  # the state and an intercept
+        self._xtx = np.zeros((width, width), dtype=np.float64)
+        self._xty = np.zeros(width, dtype=np.float64)
+        self._coef: F64 = np.zeros(width, dtype=np.float64)
+        self._refit_every = 256
         self.learned = 0
 
     @property
@@ -178,9 +193,7 @@ class SafePolicy:
 
     @staticmethod
     def arm_name(arm: int) -> str:
-        """``none``, ``upsell``…, ``discount:10``; ``rules`` for the baseline's own choice."""
-        if arm == _RULES:
-            return "rules"
+        """``none``, ``upsell``…, ``discount:10``."""
         return f"discount:{arm - 100}" if arm >= 100 else _TYPES[arm].value
 
     @staticmethod
@@ -193,10 +206,10 @@ class SafePolicy:
     def advantage(self, situation: int, arm: int) -> tuple[float, float, float] | None:
         """``(advantage, standard error, effective samples)`` of ``arm`` over the rules in ``situation``, or ``None``
         when either estimate lacks ``min_support`` effective samples."""
-        arms = self.stats.get(situation, {})
-        this, rules = arms.get(arm), arms.get(_RULES)
-        if this is None or rules is None:
+        pair = self.stats.get(situation, {}).get(arm)
+        if pair is None:
             return None
+        this, rules = pair
         n = min(this.effective_n, rules.effective_n)
         if n < self.min_support:
             return None
@@ -204,8 +217,8 @@ class SafePolicy:
 
     def z(self, situation: int) -> float:
         """The standard errors an advantage must clear in ``situation``: the one-sided quantile at ``confidence``,
-        Bonferroni-corrected for the arms with data there (the rules' own estimate aside)."""
-        compared = max(1, len(self.stats.get(situation, {})) - 1)
+        Bonferroni-corrected for the arms with data there."""
+        compared = max(1, len(self.stats.get(situation, {})))
         return NormalDist().inv_cdf(1.0 - (1.0 - self.confidence) / compared)
 
     def confident(self, situation: int, arm: int) -> float | None:
@@ -251,8 +264,9 @@ class SafePolicy:
         return draw(propensities, seed), propensities
 
     def learn_one(self, feedback: Feedback) -> None:
-        """Add one logged decision to its situation's statistics (its arm's, and the rules' when the logged arm was
-        the baseline's own choice), weighted by the inverse of the logging policy's probability of that arm."""
+        """Add one logged decision to its situation's statistics: for every arm allowed in it, the arm's estimate
+        when the logged arm was that arm, the rules' when it was the baseline's choice, each weighted by the inverse
+        of the logging policy's probability of the logged arm."""
         state, cands, mask = feedback.state[None], feedback.candidates[None], feedback.mask[None]
         situation = int(self.situation_of(state)[0])
         arms = self.arms_of(cands)[0]
@@ -262,12 +276,35 @@ class SafePolicy:
         given = feedback.propensities  # without them, only the chosen candidate's propensity is known
         p_arm = float(np.sum(given[arms == logged])) if given is not None else feedback.propensity
         weight = 1.0 / max(p_arm, 1e-12)
+        residual = feedback.reward - self.baseline_value(feedback.state) if self.ridge > 0 else feedback.reward
         arms_stats = self.stats.setdefault(situation, {})
-        for stats in arms_stats.values():  # one more decision of this situation: older evidence fades
-            stats.fade(self.decay)
-        for arm in (logged, _RULES) if logged == rule_arm else (logged,):
-            arms_stats.setdefault(arm, ArmStats()).add(weight, feedback.reward)
+        for this, rules in arms_stats.values():  # one more decision of this situation: older evidence fades
+            this.fade(self.decay)
+            rules.fade(self.decay)
+        for arm in np.unique(arms[feedback.mask]).tolist():
+            if arm == rule_arm:
+                continue
+            this, rules = arms_stats.setdefault(arm, (ArmStats(), ArmStats()))
+            if logged == arm:
+                this.add(weight, residual)
+            elif logged == rule_arm:
+                rules.add(weight, residual)
+        if self.ridge > 0:
+            self._observe(feedback.state, feedback.reward)
         self.learned += 1
+
+    def baseline_value(self, state: F32) -> float:
+        """The control variate ``b(s)``: the ridge estimate of the reward in ``state`` whatever the action."""
+        return float(self._coef[:-1] @ np.asarray(state, dtype=np.float64) + self._coef[-1])
+
+    def _observe(self, state: F32, reward: float) -> None:
+        x = np.append(np.asarray(state, dtype=np.float64), 1.0)
+        self._xtx += np.outer(x, x)
+        self._xty += reward * x
+        if (self.learned + 1) % self._refit_every == 0:  # refit now and then: the solve costs ~50 µs
+            penalty = self.ridge * np.eye(len(x))
+            penalty[-1, -1] = 0.0  # the intercept is not shrunk
+            self._coef = np.asarray(np.linalg.solve(self._xtx + penalty, self._xty), dtype=np.float64)
 
     def learn_many(self, feedbacks: Sequence[Feedback]) -> None:
         """:meth:`learn_one` for each feedback, in order (an offline log, a replay)."""
@@ -275,20 +312,23 @@ class SafePolicy:
             self.learn_one(feedback)
 
     def table(self) -> list[dict[str, object]]:
-        """Every situation and arm with data: estimate, standard error, effective samples, advantage over the rules
-        and whether the policy deviates to it (for reports and ``kairos explain``)."""
+        """Every situation and arm with data: its mean residual (reward minus the state baseline), standard error,
+        effective samples, advantage over the rules and whether the policy deviates to it (for reports and
+        ``kairos explain``)."""
         rows: list[dict[str, object]] = []
-        for situation, arm, stats in sorted((g, a, st) for g, arms in self.stats.items() for a, st in arms.items()):
-            found = self.advantage(situation, arm) if arm != _RULES else None
-            rows.append(
-                {
-                    "situation": self.situation_name(situation),
-                    "arm": self.arm_name(arm),
-                    "value": round(stats.mean, 4),
-                    "stderr": round(stats.stderr, 4) if math.isfinite(stats.stderr) else None,
-                    "n_eff": round(stats.effective_n, 1),
-                    "advantage": round(found[0], 4) if found else None,
-                    "deviates": arm != _RULES and self.confident(situation, arm) is not None,
-                }
-            )
+        for situation, arms in sorted(self.stats.items()):
+            for arm, (this, rules) in sorted(arms.items()):
+                found = self.advantage(situation, arm)
+                rows.append(
+                    {
+                        "situation": self.situation_name(situation),
+                        "arm": self.arm_name(arm),
+                        "residual": round(this.mean, 4),
+                        "rules_residual": round(rules.mean, 4),
+                        "n_eff": round(min(this.effective_n, rules.effective_n), 1),
+                        "advantage": round(found[0], 4) if found else None,
+                        "stderr": round(found[1], 4) if found else None,
+                        "deviates": self.confident(situation, arm) is not None,
+                    }
+                )
         return rows

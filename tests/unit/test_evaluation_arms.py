@@ -19,7 +19,7 @@ from kairos.evaluation.arms import (
     NoInterventionPolicy,
     arm,
 )
-from serving.policy import Feedback, NeuralBandit, Policy, RulePolicy, StateEncoder
+from serving.policy import Feedback, NeuralBandit, Policy, RulePolicy, SafePolicy, StateEncoder
 
 ENC = StateEncoder()
 TYPES = ("none", "upsell", "cross_sell", "discount", "checkout_nudge", "email_capture", "concierge_message")
@@ -49,9 +49,10 @@ def test_doctests() -> None:
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_five_arms_in_report_order() -> None:
-    assert ARM_NAMES == ("none", "rules", "cf", "bandit", "full")
-    assert [a.learns for a in ARMS] == [False, False, False, True, True]
+def test_arms_in_report_order() -> None:
+    assert ARM_NAMES == ("none", "rules", "cf", "bandit", "neural", "full")
+    assert [a.learns for a in ARMS] == [False, False, False, True, True, True]
+    assert [a.name for a in ARMS if a.warm] == ["full"]
     with pytest.raises(KeyError, match="unknown arm"):
         arm("oracle")
 
@@ -108,14 +109,14 @@ def test_cf_chooses_none_when_nothing_is_worth_anything() -> None:
     assert policy.choose(policy.scores(state()[None], c[None], mask[None])[0], mask, 0)[0] == 0
 
 
-def test_bandit_arm_does_not_read_model_scores_but_full_does() -> None:
+def test_bandit_arm_does_not_read_model_scores_but_neural_does() -> None:
     c = one_of_each()
     mask = np.ones((1, len(c)), dtype=np.bool_)
     plain = state(**{"trigger=product_view": 1.0})
     scored = state(**{"trigger=product_view": 1.0, "abandonment_risk": 0.9, "purchase_propensity": 0.1, "segment=2": 1})
     other_cf = c.copy()
     other_cf[:, ENC.action_index(MODEL_ACTION_INPUTS[0])] = 0.95
-    bandit, full = arm("bandit").build(ENC, 5), arm("full").build(ENC, 5)
+    bandit, full = arm("bandit").build(ENC, 5), arm("neural").build(ENC, 5)
     base = bandit.scores(plain[None], c[None], mask)
     assert np.array_equal(base, bandit.scores(scored[None], c[None], mask))
     assert np.array_equal(base, bandit.scores(plain[None], other_cf[None], mask))
@@ -137,7 +138,12 @@ def test_input_mask_learns_on_blanked_vectors() -> None:
     assert s[ENC.state_index("abandonment_risk")] == pytest.approx(0.7)  # the caller's vector is not modified
 
 
-@pytest.mark.parametrize("name", ["bandit", "full"])
+def test_full_arm_is_the_safe_policy_over_the_rules() -> None:
+    policy = arm("full").build(ENC, 0)
+    assert isinstance(policy, SafePolicy) and isinstance(policy.baseline, RulePolicy)
+
+
+@pytest.mark.parametrize("name", ["bandit", "neural"])
 def test_learning_arms_are_seeded_and_learn(name: str) -> None:
     a, b, other = arm(name).build(ENC, 7), arm(name).build(ENC, 7), arm(name).build(ENC, 8)
     s, c = state(**{"trigger=exit_intent": 1.0}), one_of_each()

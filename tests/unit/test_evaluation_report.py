@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from kairos.evaluation import report as report_module
+from kairos.evaluation.history import HistoryConfig
 from kairos.evaluation.loop import LoopResult
 from kairos.evaluation.report import (
     CLAIMS,
@@ -141,3 +142,7 @@ def test_presets() -> None:
         preset(arms=("rules", "magic"))
     with pytest.raises(ValueError, match="at least one seed"):
         preset(seeds=0)
+    shifted = preset(seeds=5, first_seed=101, history_seeds=2)
+    assert shifted.seeds == (101, 102, 103, 104, 105) and shifted.history.seeds == (1101, 1102)
+    with pytest.raises(ValueError, match="both evaluated and history"):
+        EvaluationConfig(seeds=(1, 2), history=HistoryConfig(seeds=(2, 3)))

@@ -135,10 +135,10 @@ def test_it_never_picks_an_arm_whose_lower_bound_is_below_the_rules(
     arms = {"none": 0, "checkout_nudge": 4, "email_capture": 5}
     table = policy.stats.setdefault(g, {})
     for arm, gain in zip(arms.values(), gains, strict=True):
+        this, rules = table.setdefault(arm, (ArmStats(), ArmStats()))
         for _ in range(n):
-            table.setdefault(arm, ArmStats()).add(1.0, gain + rng.gauss(0, 0.2))
-    for _ in range(n):
-        table.setdefault(-1, ArmStats()).add(1.0, rng.gauss(0, 0.2))
+            this.add(1.0, gain + rng.gauss(0, 0.2))
+            rules.add(1.0, rng.gauss(0, 0.2))
     index = decide(policy, state, vectors, valid, "d-p").index
     chosen = policy.arms_of(vectors[None])[0][index]
     if keys[index] != "discount:10":  # deviated: its bound must clear the rules
@@ -195,4 +195,5 @@ def test_propensities_sum_to_one_and_the_table_explains() -> None:
     assert math.isclose(float(choice.propensities.sum()), 1.0, abs_tol=1e-12)
     policy.learn_many(logged(policy, CASES[0], {"none": 0.4}, n=500))
     assert {row["situation"] for row in policy.table()} == {"exit_intent/empty"}
+    assert {row["arm"] for row in policy.table()} >= {"none", "checkout_nudge"}
     assert "vs rules" in policy.why(int(policy.situation_of(situation(*CASES[0])[0][None])[0]), 0)

@@ -1,0 +1,88 @@
+"""History to learn from before going live: the rules logged with a small exact exploration, on other populations.
+
+A shop that runs Kairos's rules with ε-greedy exploration over arms (:class:`~serving.policy.SafePolicy` with no
+data *is* the rules plus ε) logs every decision with exact propensities; those logs train the first policy version
+offline. ``kairos evaluate`` does the same in process: :func:`collect_history` runs the logging policy on
+populations (seeds) *other* than the ones it evaluates, and the learning arms start from what those logs teach
+(:func:`warm_start`). The logs are the :class:`~serving.policy.Feedback` the loop hands a learner: state,
+candidates, guarded mask, choice, every candidate's propensity and the attributed composite reward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from kairos.evaluation.loop import LoopConfig, run_loop
+from kairos.serving import policy_parts
+from kairos.settings import Settings
+from serving.policy import Feedback, Policy, RulePolicy, SafePolicy
+from simulator import SimulationConfig
+
+__all__ = ["LOGGING_EPSILON", "HistoryConfig", "LoggingPolicy", "collect_history", "warm_start"]
+
+LOGGING_EPSILON = 0.3
+"""The exploration share of the logging rules, spread evenly over the arms allowed (the rules' own arm included)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    """Which populations are logged, and how.
+
+    Attributes:
+        seeds: the populations logged (must not overlap the evaluated ones).
+        epsilon: the logging policy's exploration share.
+        epochs: passes over the logs when warm-starting (1 for the statistics-based safe policy).
+    """
+
+    seeds: tuple[int, ...] = (1001, 1002, 1003)
+    epsilon: float = LOGGING_EPSILON
+    epochs: int = 1
+
+
+class LoggingPolicy(SafePolicy):
+    """The rules with ε-greedy exploration over arms that keep every feedback instead of learning from it."""
+
+    def __init__(self, rules: Policy, settings: Settings, epsilon: float) -> None:
+        super().__init__(rules, policy_parts(settings).encoder, epsilon=epsilon, name="rules-logged")
+        self.log: list[Feedback] = []
+
+    def learn_one(self, feedback: Feedback) -> None:
+        """Keep the feedback (the logging policy itself does not learn)."""
+        self.log.append(feedback)
+
+
+def collect_history(
+    config: HistoryConfig,
+    sim_config: Callable[[int], SimulationConfig],
+    *,
+    settings: Settings,
+    loop: LoopConfig | None = None,
+) -> tuple[Feedback, ...]:
+    """Run the logging policy on every history seed and return the logged feedback, seed by seed, in settle order.
+
+    Args:
+        config: the seeds and the exploration share.
+        sim_config: the simulation of one seed (the same population size and duration as the evaluation).
+        settings: the state layout, action space and guardrails.
+        loop: the loop's knobs.
+    """
+    logs: list[Feedback] = []
+    encoder = policy_parts(settings).encoder
+    for seed in config.seeds:
+        policy = LoggingPolicy(RulePolicy(encoder), settings, config.epsilon)
+        run_loop(sim_config(seed), policy, settings=settings, config=loop)
+        logs.extend(policy.log)
+    return tuple(logs)
+
+
+def warm_start(policy: Policy, history: Sequence[Feedback], *, epochs: int = 1) -> None:
+    """Let ``policy`` learn from ``history`` before it decides: ``learn_many`` when it has one, else ``learn_one``
+    per feedback, ``epochs`` times."""
+    learn_many = getattr(policy, "learn_many", None)
+    for _ in range(max(1, epochs)):
+        if isinstance(policy, SafePolicy) and callable(learn_many):
+            policy.learn_many(history)
+        else:
+            for feedback in history:
+                policy.learn_one(feedback)
