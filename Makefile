@@ -75,6 +75,7 @@ bench: setup ## every benchmark, JSON on the last line of each
 	$(BIN)/kairos bench ope
 	$(BIN)/kairos bench learn
 	$(BIN)/kairos bench page
+	$(BIN)/kairos bench concierge
 
 clean: ## remove the environment and run state
 	rm -rf $(VENV) $(TRITON_VENV) var .mypy_cache .ruff_cache .pytest_cache
