@@ -1,11 +1,12 @@
 """History to learn from before going live: the rules logged with a small exact exploration, on other populations.
 
-A shop that runs Kairos's rules with ε-greedy exploration over arms (:class:`~serving.policy.SafePolicy` with no
-data *is* the rules plus ε) logs every decision with exact propensities; those logs train the first policy version
-offline. ``kairos evaluate`` does the same in process: :func:`collect_history` runs the logging policy on
-populations (seeds) *other* than the ones it evaluates, and the learning arms start from what those logs teach
-(:func:`warm_start`). The logs are the :class:`~serving.policy.Feedback` the loop hands a learner: state,
-candidates, guarded mask, choice, every candidate's propensity and the attributed composite reward.
+A shop that runs Kairos's rules with ε-greedy exploration over arms and a control group that sees nothing
+(:class:`~serving.policy.SafePolicy` with no data *is* the rules plus ε) logs every decision with exact
+propensities; those logs train the first policy version offline. ``kairos evaluate`` does the same in process:
+:func:`collect_history` runs the logging policy on populations (seeds) *other* than the ones it evaluates, and the
+learning arms start from what those logs teach (:func:`warm_start`). The logs are the
+:class:`~serving.policy.Feedback` the loop hands a learner: state, candidates, guarded mask, choice, every
+candidate's propensity and the attributed composite reward.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from kairos.settings import Settings
 from serving.policy import Feedback, Policy, RulePolicy, SafePolicy
 from simulator import SimulationConfig
 
-__all__ = ["LOGGING_EPSILON", "HistoryConfig", "LoggingPolicy", "collect_history", "warm_start"]
+__all__ = ["LOGGING_EPSILON", "LOGGING_HOLDOUT", "HistoryConfig", "LoggingPolicy", "collect_history", "warm_start"]
 
-LOGGING_EPSILON = 0.3
+LOGGING_EPSILON = 0.1
 """The exploration share of the logging rules, spread evenly over the arms allowed (the rules' own arm included)."""
+
+LOGGING_HOLDOUT = 0.2
+"""The logging rules' control group: this share of the decisions shows nothing (``none``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,19 +36,23 @@ class HistoryConfig:
     Attributes:
         seeds: the populations logged (must not overlap the evaluated ones).
         epsilon: the logging policy's exploration share.
+        holdout: the logging policy's control-group share (``none``).
         epochs: passes over the logs when warm-starting (1 for the statistics-based safe policy).
     """
 
     seeds: tuple[int, ...] = (1001, 1002, 1003)
     epsilon: float = LOGGING_EPSILON
+    holdout: float = LOGGING_HOLDOUT
     epochs: int = 1
 
 
 class LoggingPolicy(SafePolicy):
-    """The rules with ε-greedy exploration over arms that keep every feedback instead of learning from it."""
+    """The rules with ε-greedy exploration over arms and a control group, keeping every feedback instead of learning
+    from it."""
 
-    def __init__(self, rules: Policy, settings: Settings, epsilon: float) -> None:
-        super().__init__(rules, policy_parts(settings).encoder, epsilon=epsilon, name="rules-logged")
+    def __init__(self, rules: Policy, settings: Settings, epsilon: float, holdout: float = 0.0) -> None:
+        encoder = policy_parts(settings).encoder
+        super().__init__(rules, encoder, epsilon=epsilon, holdout=holdout, name="rules-logged")
         self.log: list[Feedback] = []
 
     def learn_one(self, feedback: Feedback) -> None:
@@ -70,7 +78,7 @@ def collect_history(
     logs: list[Feedback] = []
     encoder = policy_parts(settings).encoder
     for seed in config.seeds:
-        policy = LoggingPolicy(RulePolicy(encoder), settings, config.epsilon)
+        policy = LoggingPolicy(RulePolicy(encoder), settings, config.epsilon, config.holdout)
         run_loop(sim_config(seed), policy, settings=settings, config=loop)
         logs.extend(policy.log)
     return tuple(logs)

@@ -145,20 +145,26 @@ def epsilon_greedy_propensities(scores: npt.ArrayLike, mask: npt.ArrayLike, epsi
     return _rest_on(p, _best(values, allowed))
 
 
-def grouped_epsilon_propensities(scores: npt.ArrayLike, mask: npt.ArrayLike, epsilon: float) -> Scores:
+def grouped_epsilon_propensities(
+    scores: npt.ArrayLike, mask: npt.ArrayLike, epsilon: float, holdout: float = 0.0
+) -> Scores:
     """ε-greedy over *groups*: candidates with equal scores form a group (an action type, say), the best allowed
-    candidate (lowest index of the best group) gets ``1 − ε`` plus its share, and ``ε`` is spread evenly over the
-    groups among the allowed candidates, then evenly inside each group. So a decision with one ``none`` and twenty
-    product offers explores ``none`` as often as all the offers together.
+    candidate (lowest index of the best group) gets ``1 − ε − holdout`` plus its shares, ``ε`` is spread evenly over
+    the groups among the allowed candidates, then evenly inside each group, and ``holdout`` goes to candidate 0 (by
+    the action space's convention ``none``, never masked): a control group, as a shop keeps a share of its traffic
+    without interventions to measure them against. So a decision with one ``none`` and twenty product offers explores
+    ``none`` as often as all the offers together, plus the holdout.
 
     Raises:
-        PolicyConfigError: ``epsilon`` outside [0, 1].
+        PolicyConfigError: ``epsilon`` or ``holdout`` outside [0, 1], or their sum above 1.
 
     >>> [round(float(v), 3) for v in grouped_epsilon_propensities([0.0, 1.0, 1.0, 2.0], [True] * 4, epsilon=0.3)]
     [0.1, 0.05, 0.05, 0.8]
+    >>> [round(float(v), 3) for v in grouped_epsilon_propensities([0.0, 1.0, 2.0], [True] * 3, 0.3, holdout=0.2)]
+    [0.3, 0.1, 0.6]
     """
-    if not 0.0 <= epsilon <= 1.0:
-        raise PolicyConfigError(f"epsilon must be in [0, 1], got {epsilon}")
+    if not (0.0 <= epsilon <= 1.0 and 0.0 <= holdout <= 1.0 and epsilon + holdout <= 1.0):
+        raise PolicyConfigError(f"epsilon and holdout must be in [0, 1] with a sum <= 1, got {epsilon}, {holdout}")
     values, allowed = _validated(scores, mask)
     groups: dict[float, list[int]] = {}
     for i in allowed:
@@ -168,7 +174,10 @@ def grouped_epsilon_propensities(scores: npt.ArrayLike, mask: npt.ArrayLike, eps
     for members in groups.values():
         for i in members:
             p[i] = share / len(members)
-    return _rest_on(p, _best(values, allowed))
+    best = _best(values, allowed)
+    if holdout > 0.0 and 0 in allowed and best != 0:
+        p[0] += holdout
+    return _rest_on(p, best)
 
 
 def softmax_propensities(scores: npt.ArrayLike, mask: npt.ArrayLike, temperature: float = 1.0) -> Scores:

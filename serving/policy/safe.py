@@ -31,7 +31,8 @@
   id), so ``none`` is explored as often as all the product offers together and its own logs stay learnable; when a
   guardrail masks its first pick, the baseline's fallback order holds. With no data it *is* the rules (plus ε):
   ``SafePolicy(rules, encoder, epsilon=0.2)`` with learning off is the logging policy that makes rule logs
-  learnable.
+  learnable; with ``holdout`` a further share goes to ``none`` (a control group: the comparison that matters most,
+  "would doing nothing here have earned more?", gets the most data).
 
 Every deviation can be explained in one line (:meth:`SafePolicy.why`). Pure and deterministic: no clock, the only
 randomness is the decision's seed.
@@ -131,6 +132,7 @@ class SafePolicy:
         half_life: statistics halve every this many logged decisions of their situation (0: never forget).
         ridge: the L2 penalty of the state baseline ``b`` (0 disables the control variate).
         epsilon: the ε-greedy exploration share.
+        holdout: a further share on ``none`` (candidate 0): a control group (0 by default).
         name: the policy name logged on decisions.
 
     Raises:
@@ -149,15 +151,19 @@ class SafePolicy:
         half_life: float = 20_000.0,
         ridge: float = 10.0,
         epsilon: float = 0.05,
+        holdout: float = 0.0,
         name: str = "safe",
     ) -> None:
-        bad = not 0.0 < confidence < 1.0 or not 0.0 <= epsilon <= 1.0
+        bad = not 0.0 < confidence < 1.0 or not 0.0 <= epsilon <= 1.0 or not 0.0 <= holdout <= 1.0 - epsilon
         if bad or margin < 0 or min_support < 0 or half_life < 0 or ridge < 0:
-            raise PolicyConfigError(f"bad safe policy: {confidence=} {margin=} {min_support=} {half_life=} {epsilon=}")
+            raise PolicyConfigError(
+                f"bad safe policy: {confidence=} {margin=} {min_support=} {half_life=} {epsilon=} {holdout=}"
+            )
         self.name = name
         self.baseline = baseline
         self.state_dim, self.action_dim = encoder.state_dim, encoder.action_dim
-        self.confidence, self.margin, self.min_support, self.epsilon = confidence, margin, min_support, epsilon
+        self.confidence, self.margin, self.min_support = confidence, margin, min_support
+        self.epsilon, self.holdout = epsilon, holdout
         self.decay = 0.5 ** (1.0 / half_life) if half_life > 0 else 1.0
         self._triggers = np.array([encoder.state_index(f"trigger={t}") for t in TRIGGERS])
         self._cart = encoder.state_index("cart_size")
@@ -260,7 +266,7 @@ class SafePolicy:
 
     def choose(self, scores: F64, mask: npt.NDArray[np.bool_], seed: int) -> tuple[int, F64]:
         """ε-greedy over arms on the safe scores: exact propensities, one seeded draw."""
-        propensities = grouped_epsilon_propensities(scores, mask, self.epsilon)
+        propensities = grouped_epsilon_propensities(scores, mask, self.epsilon, self.holdout)
         return draw(propensities, seed), propensities
 
     def learn_one(self, feedback: Feedback) -> None:

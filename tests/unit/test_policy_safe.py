@@ -159,14 +159,14 @@ def test_it_falls_back_to_the_rules_after_a_drift() -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     scores=st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0]), min_size=1, max_size=12),
-    eps=st.floats(0.0, 1.0),
+    eps=st.floats(0.0, 0.7),
+    holdout=st.floats(0.0, 0.3),
     data=st.data(),
 )
-def test_grouped_exploration_is_exact(scores: list[float], eps: float, data: st.DataObject) -> None:
+def test_grouped_exploration_is_exact(scores: list[float], eps: float, holdout: float, data: st.DataObject) -> None:
     mask = data.draw(st.lists(st.booleans(), min_size=len(scores), max_size=len(scores)))
-    if not any(mask):
-        mask[0] = True
-    p = grouped_epsilon_propensities(scores, mask, eps)
+    mask[0] = True  # candidate 0 is none, never masked
+    p = grouped_epsilon_propensities(scores, mask, eps, holdout)
     assert math.isclose(float(p.sum()), 1.0, abs_tol=1e-12)
     assert all(p[i] == 0.0 for i, ok in enumerate(mask) if not ok)
     groups = {scores[i] for i, ok in enumerate(mask) if ok}
@@ -174,6 +174,7 @@ def test_grouped_exploration_is_exact(scores: list[float], eps: float, data: st.
         members = [i for i, ok in enumerate(mask) if ok and scores[i] == value]
         assert len({float(p[i]) for i in members[1:]}) <= 1  # evenly inside a group (the best aside)
         assert sum(p[i] for i in members) >= eps / len(groups) - 1e-12
+    assert p[0] >= holdout - 1e-12  # the control group
 
 
 def test_arm_stats_match_a_direct_computation() -> None:
