@@ -7,6 +7,7 @@ live page: :func:`snapshot_of_registry`) or from ``/metrics`` text (a run watche
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -62,17 +63,23 @@ class Snapshot:
     def grouped(self, name: str, by: tuple[str, ...], *, count: bool = False) -> dict[str, float]:
         """The samples called ``name`` summed (or counted) by the values of labels ``by``, joined by ``/``
         (``all`` when ``by`` is empty); computed once per snapshot, so a page redrawn over a long history only
-        works on its newest snapshot.
+        works on its newest snapshot. NaN samples (a gauge that is undefined, e.g. a ROC AUC over one class) are
+        left out of both, so a mean is taken over the defined ones.
 
         >>> s = Snapshot(0.0, {"x_total": (Sample((("a", "1"),), 2.0), Sample((("a", "2"),), 3.0))})
         >>> s.grouped("x_total", ("a",)), s.grouped("x_total", ()), s.grouped("x_total", (), count=True)
         ({'1': 2.0, '2': 3.0}, {'all': 5.0}, {'all': 2.0})
+        >>> s = Snapshot(0.0, {"auc": (Sample((), 0.75), Sample((), float("nan")))})
+        >>> s.grouped("auc", ()), s.grouped("auc", (), count=True)
+        ({'all': 0.75}, {'all': 1.0})
         """
         key = (name, by, count)
         out = self._memo.get(key)
         if out is None:
             out = {}
             for sample in self.get(name):
+                if math.isnan(sample.value):
+                    continue
                 group = "/".join(sample.label(n) for n in by) or "all"
                 out[group] = out.get(group, 0.0) + (1.0 if count else sample.value)
             self._memo[key] = out

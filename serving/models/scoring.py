@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import bisect
+import math
+from typing import Any
 
 from river import metrics
 from scipy import integrate
@@ -24,22 +26,25 @@ def clip_proba(p: float) -> float:
 
 class ThresholdROCAUC:
     """River's ``metrics.ROCAUC`` (the ROC curve discretised at ``n_thresholds`` thresholds over [0, 1]) with
-        ``O(log n)`` updates and the same values.
+    ``O(log n)`` updates and the same values, except that it is undefined (NaN) until both classes have been seen.
 
-        River updates one confusion matrix per threshold on every label (~50 Python calls). Here each label is counted
-        once, by how many thresholds its probability exceeds; :meth:`get` rebuilds every threshold's counts (exact:
-        they are integer-valued floats) and integrates them as River does.
+    River updates one confusion matrix per threshold on every label (~50 Python calls). Here each label is counted
+    once, by how many thresholds its probability exceeds; :meth:`get` rebuilds every threshold's counts (exact:
+    they are integer-valued floats) and integrates them as River does.
 
-        >>> import bisect
+    >>> fast, river = ThresholdROCAUC(20), metrics.ROCAUC(n_thresholds=20)
+    >>> for y, p in [(False, 0.1), (False, 0.4), (True, 0.35), (True, 0.8)]:
+    ...     fast.update(y, p)
+    ...     river.update(y, p)
+    >>> bool(fast.get() == river.get() == 0.75)
+    True
 
-    from river import metrics
-    from scipy import integrate
-        >>> fast, river = ThresholdROCAUC(20), metrics.ROCAUC(n_thresholds=20)
-        >>> for y, p in [(False, 0.1), (False, 0.4), (True, 0.35), (True, 0.8)]:
-        ...     fast.update(y, p)
-        ...     river.update(y, p)
-        >>> bool(fast.get() == river.get() == 0.75)
-        True
+    With one class only there is no ROC curve: River says 0.0, which reads as "always wrong"; this says NaN.
+
+    >>> one_class = ThresholdROCAUC(20)
+    >>> one_class.update(True, 0.9)
+    >>> one_class.get()
+    nan
     """
 
     def __init__(self, n_thresholds: int = 10) -> None:
@@ -56,15 +61,17 @@ class ThresholdROCAUC:
         (self._positives if y_true else self._negatives)[above] += 1.0
 
     def get(self) -> float:
-        """The area under the discretised ROC curve (River's value)."""
+        """The area under the discretised ROC curve (River's value), or NaN before both classes have been seen."""
+        positives, negatives = sum(self._positives), sum(self._negatives)
+        if not positives or not negatives:
+            return math.nan
         tprs, fprs = [0.0] * self.n_thresholds, [0.0] * self.n_thresholds
         tp = fp = 0.0  # labels above threshold i: those exceeding more than i thresholds
-        positives, negatives = sum(self._positives), sum(self._negatives)
         for i in range(self.n_thresholds - 1, -1, -1):
             tp += self._positives[i + 1]
             fp += self._negatives[i + 1]
-            tprs[i] = tp / positives if positives else 0.0
-            fprs[i] = fp / negatives if negatives else 0.0
+            tprs[i] = tp / positives
+            fprs[i] = fp / negatives
         return float(-integrate.trapezoid(x=fprs, y=tprs))
 
 
@@ -81,6 +88,8 @@ class BinaryScore:
     ...     score.update(y, p)
     >>> score.as_dict()["roc_auc"], score.as_dict()["labels"]
     (1.0, 4.0)
+    >>> BinaryScore().as_dict()["roc_auc"]  # no label yet (or one class only): undefined
+    nan
     """
 
     def __init__(self, n_thresholds: int = 50) -> None:
@@ -96,9 +105,18 @@ class BinaryScore:
         self.labels += 1
 
     def as_dict(self) -> dict[str, float]:
-        """``roc_auc``, ``log_loss`` and ``labels`` (0.0 for both scores before the first label)."""
+        """``roc_auc`` (NaN until both classes were seen), ``log_loss`` (0.0 before the first label) and ``labels``."""
         return {
-            "roc_auc": float(self.roc_auc.get()) + 0.0,  # float(): River's ROCAUC in older checkpoints
+            "roc_auc": _roc_auc(self.roc_auc) + 0.0,
             "log_loss": float(self.log_loss.get()),  # type: ignore[no-untyped-call]
             "labels": float(self.labels),
         }
+
+
+def _roc_auc(metric: ThresholdROCAUC | Any) -> float:
+    """The metric's value; NaN also for River's ``ROCAUC`` (in checkpoints older than :class:`ThresholdROCAUC`)
+    when it has seen one class only (River says 0.0 then)."""
+    if isinstance(metric, ThresholdROCAUC):
+        return metric.get()
+    seen = metric.cms[0].sum_row  # labels by true class
+    return float(metric.get()) if seen.get(True) and seen.get(False) else math.nan
