@@ -225,13 +225,19 @@ class FeatureHandler:
                 self._count_signals()
             replayed += len(events)
         self.checkpoints.adopt(partition, (state, models, guards), start, committed)
+        emitted: dict[str, int] = {}
         if self._decide is not None:  # decisions published after the commit (a crash before it) are held back
             outputs = self._decide.outputs
             emitted = last_emitted_offset(self._kafka, outputs, partition, topic, tail=DECISION_RECOVERY_TAIL)
             self._decide.hold_back(partition, topic, emitted)
         self._publish(state, changed)
         logger.info(
-            "features partition=%s checkpoint_offset=%s committed=%s replayed=%s", partition, start, committed, replayed
+            "features partition=%s checkpoint_offset=%s committed=%s replayed=%s decisions_emitted_through=%s",
+            partition,
+            start,
+            committed,
+            replayed,
+            emitted,
         )
 
     def revoked(self, topic: str, partition: int) -> None:
