@@ -65,7 +65,11 @@ class DeadLetterSender:
         attempts: produce attempts per letter before it is recorded as undeliverable and skipped.
         backoff_s: the first retry's wait; each next one doubles, up to ``max_backoff_s``.
         max_backoff_s: the longest wait between two attempts.
+        wait_budget_s: the most the sender waits per ``budget_window_s`` (retries beyond it are not delayed): many
+            letters failing at once must not hold a stage's flush past its deadline.
+        budget_window_s: the window of ``wait_budget_s``.
         sleep: the wait (injected in tests).
+        clock: monotonic seconds (injected in tests).
     """
 
     def __init__(
@@ -76,14 +80,22 @@ class DeadLetterSender:
         attempts: int = 5,
         backoff_s: float = 0.1,
         max_backoff_s: float = 2.0,
+        wait_budget_s: float = 5.0,
+        budget_window_s: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._max_bytes = max_bytes
         self._keep_bytes = keep_bytes
         self._attempts = attempts
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s
+        self._wait_budget_s = wait_budget_s
+        self._budget_window_s = budget_window_s
         self._sleep = sleep
+        self._clock = clock
+        self._window_start = float("-inf")
+        self._waited = 0.0  # in the current budget window
 
     def send(
         self, producer: Producer, msg: Message, error: PoisonMessageError, *, stage: str, topic: str, now_s: float
@@ -204,8 +216,17 @@ class DeadLetterSender:
                 error,
             )
             return False
-        self._sleep(min(self._max_backoff_s, self._backoff_s * 2 ** (job.attempt - 1)))
+        self._wait(min(self._max_backoff_s, self._backoff_s * 2 ** (job.attempt - 1)))
         return True
+
+    def _wait(self, seconds: float) -> None:
+        now = self._clock()
+        if now - self._window_start >= self._budget_window_s:
+            self._window_start, self._waited = now, 0.0
+        seconds = min(seconds, self._wait_budget_s - self._waited)
+        if seconds > 0:
+            self._waited += seconds
+            self._sleep(seconds)
 
 
 _SENDER = DeadLetterSender()

@@ -133,3 +133,14 @@ def test_a_long_detail_is_bounded() -> None:
     send(producer, DeadLetterSender(), b"{}", error=error)
     (letter,) = letters(producer)
     assert len(letter.detail) == 1024 and letter.field is not None and len(letter.field) == 1024
+
+
+def test_waits_are_bounded_when_many_letters_fail_at_once() -> None:
+    waits: list[float] = []
+    codes = [KafkaError._MSG_TIMED_OUT] * 1000
+    producer = FakeProducer(report=codes)
+    sender = DeadLetterSender(attempts=3, wait_budget_s=1.0, sleep=waits.append, clock=lambda: 0.0)
+    for _ in range(100):
+        send(producer, sender, b"{}")
+    producer.poll(0)
+    assert sum(waits) == pytest.approx(1.0)  # not 100 x (0.1 + 0.2)
