@@ -53,8 +53,8 @@ demo: setup ## start the embedded stack and run the loop with the shopper simula
 test: setup lint typecheck ## set up, lint, type-check and run the whole test suite
 	$(BIN)/python -m pytest -q
 
-unit: setup ## unit tests only
-	$(BIN)/python -m pytest -q tests/unit
+unit: setup ## unit tests and the packages' doctests
+	$(BIN)/python -m pytest -q --ignore=tests/integration
 
 integration: setup ## integration tests against the real broker
 	$(BIN)/python -m pytest -q tests/integration

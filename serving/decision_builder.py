@@ -107,7 +107,7 @@ def decision_id_for(trigger_event_id: str, policy_name: str) -> str:
     """The decision's id: a digest of the trigger and the policy, so a replay names it the same.
 
     >>> decision_id_for("e-1", "neural_bandit")
-    'd-4d3ab4cbbf6b3cd2a1d4d1ea'
+    'd-f2713d46238ad1622fdc9c4d'
     """
     digest = hashlib.blake2b(f"{trigger_event_id}|{policy_name}".encode(), digest_size=12).hexdigest()
     return f"d-{digest}"

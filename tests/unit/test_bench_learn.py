@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import numpy.typing as npt
 import orjson
@@ -104,10 +102,3 @@ def test_bench_learn_prints_the_headline_last() -> None:
     learners = orjson.loads(lines[-2])
     assert set(learners) == {"kairos", "vw", "river"}
     assert all(f["learned"] == f["decisions"] for f in learners.values())
-
-
-def test_doctests() -> None:
-    import bench.learners
-
-    result = doctest.testmod(bench.learners)
-    assert result.attempted > 0 and result.failed == 0

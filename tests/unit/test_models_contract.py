@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import doctest
-import importlib
 import math
 import pickle
 import random
@@ -184,21 +182,3 @@ def test_suite_is_picklable_fresh() -> None:
 def test_bad_parameters_are_refused(build: Callable[[], object]) -> None:
     with pytest.raises(ModelConfigError):
         build()
-
-
-MODULES = [
-    "serving.models.inputs",
-    "serving.models.scoring",
-    "serving.models.session_outcome",
-    "serving.models.offers",
-    "serving.models.ledger",
-    "serving.models.segments",
-    "serving.models.suite",
-]
-
-
-@pytest.mark.parametrize("name", MODULES)
-def test_doctests(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,14 +141,6 @@ def test_rounds_take_the_same_share_of_every_partition() -> None:
     source = SliceSource("x", {1: records(1, 5), 0: records(0, 2)})
     rounds = [[(r.partition, r.offset) for r in batch] for batch in _rounds(source, 2)]
     assert rounds == [[(0, 0), (0, 1), (1, 0), (1, 1)], [(1, 2), (1, 3)], [(1, 4)]]
-
-
-@pytest.mark.parametrize(
-    "name", ["kairos.replay.clock", "kairos.replay.isolation", "kairos.replay.source", "kairos.replay.compare"]
-)
-def test_doctests(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.attempted > 0 and result.failed == 0
 
 
 @pytest.mark.parametrize("damage", ["truncate", "not_parquet", "newer"])

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import doctest
 from datetime import UTC, datetime
 
 import orjson
 import pytest
 
 from simulator import DriftConfig, Intervention, SimRecord, Simulation, SimulationConfig, SimulatorConfigError
-from simulator import drift as drift_module
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AT = 1800.0
@@ -28,11 +26,6 @@ def run(sim: Simulation, until: float) -> list[SimRecord]:
         t = min(until, t + 60.0)
         out.extend(sim.advance(t))
     return out
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(drift_module)
-    assert result.attempted > 0 and result.failed == 0
 
 
 @pytest.mark.parametrize(

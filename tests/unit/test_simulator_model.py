@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
-import pkgutil
 import random
 from collections import Counter
 from datetime import UTC, datetime
@@ -13,7 +10,6 @@ import numpy as np
 import orjson
 import pytest
 
-import simulator
 from schemas.codec import EventDecoder
 from schemas.decisions import Decision
 from schemas.errors import PoisonMessageError
@@ -35,13 +31,6 @@ from simulator.records import DEAD_LETTER_REASONS
 from simulator.wire import event_from_activity, intervention_from_decision, to_builtins
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-MODULES = sorted(info.name for info in pkgutil.iter_modules(simulator.__path__, "simulator."))
-
-
-@pytest.mark.parametrize("name", [m for m in MODULES if m != "simulator.__main__"])
-def test_doctests(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
 
 
 def test_catalogue_is_seeded_and_well_formed() -> None:

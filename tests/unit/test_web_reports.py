@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +37,6 @@ def evaluation_json() -> dict[str, Any]:
         "drift": {"at_s": 900.0, "recovery_s": {"rules": interval(450.0, 100.0)}, "recovered_runs": {"rules": 2}},
         "something_else": 42,
     }
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(importlib.import_module("kairos.web.evaluation_report"))
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_evaluation_figures_follow_the_json() -> None:
