@@ -57,7 +57,7 @@ from serving.inference import InferenceUnavailableError
 from serving.learning import CheckpointError, decision_context, restore_weights
 from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
-from serving.policy import ActionSpace, DQNPolicy, RulePolicy, StateEncoder, explain_many
+from serving.policy import ActionSpace, DQNPolicy, PPOPolicy, RulePolicy, StateEncoder, explain_many
 from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
 from streams.metrics import DECISION_SECONDS, DECISIONS, DECISIONS_HELD_BACK, POLICY_MODEL_VERSION
@@ -70,7 +70,7 @@ logger = logging.getLogger(__name__)
 _OVERLAY_CACHE_SIZE = 4096
 """Most product rows with a remembered stock overlay (see ``DecisionStage._product_rows``)."""
 
-ServedPolicy = NeuralBandit | DQNPolicy
+ServedPolicy = NeuralBandit | DQNPolicy | PPOPolicy
 """The neural policies Triton serves and the stage keeps a local copy of."""
 
 

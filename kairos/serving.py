@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import assert_never
 
 from agents.compute_features import EncoderTextClassifier
 from agents.concierge import ConciergeAgent
@@ -45,6 +46,7 @@ from serving.policy import (
     DEFAULT_STRATUM,
     ActionSpace,
     DQNPolicy,
+    PPOPolicy,
     StateEncoder,
     StratifiedReplayBuffer,
     export_torchscript,
@@ -86,11 +88,10 @@ REPLAY_STRATA = (*sorted(TRIGGER_TYPES), "page_view", DEFAULT_STRATUM)
 def policy_parts(settings: Settings) -> PolicyParts:
     """The state layout, the action space and the initial (seeded) policy of kind ``learn.policy``.
 
-    ``neural_bandit`` (default) or ``dqn`` (its replay buffer stratified by trigger type, ``learn.replay_capacity``
-    transitions, target sync every ``learn.target_sync`` steps).
-
-    Raises:
-        SettingsError: an unknown policy kind.
+    ``neural_bandit`` (default), ``dqn`` (its replay buffer stratified by trigger type, ``learn.replay_capacity``
+    transitions, target sync every ``learn.target_sync`` steps) or ``ppo`` (softmax over the served logits, clipped
+    updates every 64 decisions; its critic is not checkpointed: a restarted learner starts it afresh). An unknown
+    kind is refused when the settings are loaded.
     """
     encoder = StateEncoder()
     space = ActionSpace(max_candidates=settings.decide.max_candidates)
@@ -104,8 +105,10 @@ def policy_parts(settings: Settings) -> PolicyParts:
         policy = DQNPolicy(
             encoder.state_dim, encoder.action_dim, buffer=buffer, target_sync=learn.target_sync, seed=seed
         )
+    elif learn.policy == "ppo":
+        policy = PPOPolicy(encoder.state_dim, encoder.action_dim, seed=seed)
     else:
-        raise SettingsError(f"learn.policy must be neural_bandit or dqn, got {learn.policy!r}")
+        assert_never(learn.policy)
     return PolicyParts(encoder, space, policy)
 
 

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -105,7 +105,7 @@ class LearnConfig:
 
     enabled: bool = False
     contexts: bool = True
-    policy: str = "neural_bandit"
+    policy: Literal["neural_bandit", "dqn", "ppo"] = "neural_bandit"
     propose_every: int = 1000
     propose_interval_s: float = 600.0
     min_samples: int = 200

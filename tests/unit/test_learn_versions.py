@@ -15,7 +15,7 @@ from kairos.settings import SettingsError, load_settings
 from schemas.codec import StructDecoder, encode
 from schemas.contexts import PolicyRelease
 from serving.learning import CheckpointError, latest_checkpoint, policy_weights, restore_weights, save_checkpoint
-from serving.policy import DQNPolicy, NeuralBandit
+from serving.policy import DQNPolicy, NeuralBandit, PPOPolicy
 from tests.unit.learn_support import A, S
 
 
@@ -95,11 +95,30 @@ def test_the_default_learner_is_the_bandit_with_the_source_defaults() -> None:
     assert (config.margin, config.confidence) == (settings.learn.margin, settings.learn.confidence)
 
 
-@pytest.mark.parametrize("learn", [{"policy": "ppo"}, {"estimator": "dm"}])
-def test_unknown_learner_kinds_are_rejected(learn: dict[str, str]) -> None:
-    settings = load_settings({}, learn=learn)
+def test_the_ppo_learner_is_selectable_and_its_weights_travel() -> None:
+    """``learn.policy = ppo`` (here from the environment) serves and learns PPO; its actor's weights go through the
+    same bytes as the other policies' (releases, checkpoints)."""
+    policy = policy_parts(load_settings({"KAIROS_LEARN_POLICY": "ppo"})).policy
+    assert isinstance(policy, PPOPolicy)
+    other = policy_parts(load_settings({}, learn={"policy": "ppo"}, serving={"policy_seed": 99})).policy
+    assert isinstance(other, PPOPolicy)
+    rng = np.random.default_rng(0)
+    state, candidates = rng.normal(size=(1, policy.scorer.state_dim)), rng.normal(size=(1, 3, policy.scorer.action_dim))
+    mask = np.ones((1, 3), dtype=np.bool_)
+    assert not np.allclose(policy.scores(state, candidates, mask), other.scores(state, candidates, mask))
+    restore_weights(other, policy_weights(policy), updates=3)
+    assert np.allclose(policy.scores(state, candidates, mask), other.scores(state, candidates, mask))
+    assert other.version == "ppo-u3"
+
+
+def test_an_unknown_policy_kind_is_refused_when_the_settings_load() -> None:
+    with pytest.raises(SettingsError, match="learn"):
+        load_settings({}, learn={"policy": "a2c"})
+
+
+def test_an_unknown_estimator_is_refused() -> None:
     with pytest.raises(SettingsError):
-        policy_parts(settings) if "policy" in learn else learner_config(settings)
+        learner_config(load_settings({}, learn={"estimator": "dm"}))
 
 
 def _trained_release(settings_seed: int, version: int, updates: int) -> tuple[PolicyRelease, NeuralBandit]:
