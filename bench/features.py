@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agents.compute_features import learn_from_event
+from bench.hot_reader import HotFeatureReader
 from featurestore.config import FeatureStoreConfig
-from featurestore.hot import FeatureCache, HotFeatureReader
+from featurestore.hot import FeatureCache
 from featurestore.reader import FeastSdkReader
 from featurestore.store import open_store
 from featurestore.writer import OnlineFeatureWriter

@@ -1,8 +1,9 @@
-"""The hot feature copy: latest rows win, unknown entities read as the contract's defaults."""
+"""The benchmark's hot reader: latest rows win, unknown entities read as the contract's defaults."""
 
 from __future__ import annotations
 
-from featurestore.hot import FeatureCache, HotFeatureReader
+from bench.hot_reader import HotFeatureReader
+from featurestore.hot import FeatureCache
 from schemas.features import FEATURE_VERSION, PRODUCT_FEATURES, SESSION_FEATURES, USER_FEATURES
 
 
