@@ -360,13 +360,13 @@ def learn_from_event(
     The rows are built fresh here and kept by the models by reference (their pending snapshots): never modify them.
 
     Returns:
-        Those rows (user, session), for a decision on this event (which asks ``models.session_scores`` for the
+        Those rows (user, session), for a decision on this event (which asks ``models.predict_one`` for the
         session's scores).
     """
     at = event.event_time
     session_row = state.session_row(keys.session_id, at) if keys.session_id is not None else None
     user_row = state.user_row(event.partition_key, at)
-    models.observe(event, session_row, user_row)
+    models.learn_one(event, session_row, user_row)
     return user_row, session_row
 
 

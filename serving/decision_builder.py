@@ -87,7 +87,7 @@ def trigger_context(
 ) -> TriggerContext:
     """One trigger's context: the River models' scores for its session (right after they observed the event, with
     the same rows), its segment, the product it concerns and the CF acceptance functions."""
-    scores = models.session_scores(event.session_id, session_row, user_row)
+    scores = models.predict_one(event.session_id, session_row, user_row)
     segment = models.segments.predict_one(user_row) if user_row is not None else None
     return TriggerContext(
         event=event,

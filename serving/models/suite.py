@@ -1,4 +1,4 @@
-"""ModelSuite: the four River models behind one ``observe(event, session_row, user_row)`` entry point."""
+"""ModelSuite: the four River models behind ``learn_one(event, session_row, user_row)`` and ``predict_one``."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class ModelSuite:
     other event of an open session stores its rows as the snapshot the label will be learned from (by reference,
     unscored: scoring every event would cost a vectorisation and a prediction per event). A session's first such
     event also fits the segments on its user row. Events of a session after its first purchase only feed offer
-    feedback. A decision asks for the session's scores with :meth:`session_scores`; those answers are the served
+    feedback. A decision asks for the session's scores with :meth:`predict_one`; those answers are the served
     probabilities the labels are scored against, and a label nobody asked about is scored with the model's
     probability just before it learns the label (the rule is in
     :class:`~serving.models.delayed.DelayedLabelClassifier`). Models are public attributes for serving to query;
@@ -94,8 +94,8 @@ class ModelSuite:
         self.events = 0
         self._purchased: OrderedDict[str, bool] = OrderedDict()
 
-    def observe(self, event: Event, session_row: FeatureRow | None, user_row: FeatureRow | None) -> None:
-        """Update every model an event concerns; nothing is scored here (see :meth:`session_scores`).
+    def learn_one(self, event: Event, session_row: FeatureRow | None, user_row: FeatureRow | None) -> None:
+        """Update every model an event concerns; nothing is scored here (see :meth:`predict_one`).
 
         Args:
             event: a validated event, in event-time order per session.
@@ -134,20 +134,20 @@ class ModelSuite:
             self.abandonment.observe_one(sid, t, *_session_inputs(session_row, user_row))
             self.propensity.observe_one(sid, t, *_user_inputs(user_row))
 
-    def session_scores(
+    def predict_one(
         self, session_id: str, session_row: FeatureRow | None, user_row: FeatureRow | None
     ) -> SessionScores:
-        """The abandonment and propensity scores of a session, asked for right after :meth:`observe` of its event.
+        """The abandonment and propensity scores of a session, asked for right after :meth:`learn_one` of its event.
 
         Only an open session is scored (observed, not yet labelled): ``SessionScores()`` for a session that ended
-        or already purchased. Called with the rows :meth:`observe` got (the same objects), the answers become the
+        or already purchased. Called with the rows :meth:`learn_one` got (the same objects), the answers become the
         served probabilities its labels are scored against (see
         :class:`~serving.models.delayed.DelayedLabelClassifier`); scoring changes no model.
 
         Args:
             session_id: the session.
-            session_row: the session's row as passed to :meth:`observe`.
-            user_row: the user's row as passed to :meth:`observe`.
+            session_row: the session's row as passed to :meth:`learn_one`.
+            user_row: the user's row as passed to :meth:`learn_one`.
 
         Returns:
             The scores; ``None`` where the session is not open.

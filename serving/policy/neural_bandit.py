@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -113,52 +114,32 @@ class NeuralBandit:
         propensities = igw_propensities(scores, mask, self.exploration_gamma)
         return draw(propensities, seed), propensities
 
-    def learn(self, state: npt.ArrayLike, candidate: npt.ArrayLike, reward: float, propensity: float = 1.0) -> float:
-        """One optimiser step on the squared error of the chosen action's score.
+    def learn_many(self, feedbacks: Sequence[Feedback]) -> float:
+        """One optimiser step on the squared errors of the chosen actions' scores over a mini-batch of decisions.
 
         Args:
-            state: the decision's state vector ``[S]``.
-            candidate: the chosen action's vector ``[A]``.
-            reward: the attributed reward.
-            propensity: the logged propensity of the action (used with ``importance_weighting``).
-
-        Returns:
-            The (weighted) loss before the step.
-
-        Raises:
-            PolicyInputError: wrong shapes, a non-finite reward, a propensity outside (0, 1].
-        """
-        s = np.asarray(state, dtype=np.float32).reshape(1, -1)
-        c = np.asarray(candidate, dtype=np.float32).reshape(1, -1)
-        return self.learn_many(s, c, np.array([reward]), np.array([propensity]))
-
-    def learn_many(
-        self, states: npt.ArrayLike, candidates: npt.ArrayLike, rewards: npt.ArrayLike, propensities: npt.ArrayLike
-    ) -> float:
-        """One optimiser step on a mini-batch ``states[B, S]``, ``candidates[B, A]``, ``rewards[B]``,
-        ``propensities[B]``.
+            feedbacks: the decisions (state ``[S]``, the chosen candidate of ``candidates[K, A]``, the attributed
+                reward, the logged propensity, used with ``importance_weighting``).
 
         Returns:
             The mean (weighted) loss before the step.
 
         Raises:
-            PolicyInputError: wrong shapes, a non-finite reward, a propensity outside (0, 1].
+            PolicyInputError: no decision, wrong shapes, a non-finite reward, a propensity outside (0, 1].
             PolicyDivergedError: the loss is not finite; nothing is learned.
         """
-        s = np.asarray(states, dtype=np.float32)
-        c = np.asarray(candidates, dtype=np.float32)
-        r = np.asarray(rewards, dtype=np.float32)
-        p = np.asarray(propensities, dtype=np.float64)
-        b = s.shape[0] if s.ndim == 2 else -1
-        scorer = self.scorer
-        if (
-            b < 1
-            or s.shape[1] != scorer.state_dim
-            or c.shape != (b, scorer.action_dim)
-            or r.shape != (b,)
-            or p.shape != (b,)
-        ):
-            raise PolicyInputError(f"learn needs states[B,S], candidates[B,A], rewards[B], propensities[B]: {b=}")
+        scorer, b = self.scorer, len(feedbacks)
+        try:
+            s = np.stack([np.asarray(f.state, dtype=np.float32).reshape(-1) for f in feedbacks])
+            c = np.stack([np.asarray(f.candidates[f.chosen], dtype=np.float32).reshape(-1) for f in feedbacks])
+        except (ValueError, IndexError) as exc:  # no decision, ragged states, a chosen index out of range
+            raise PolicyInputError(f"learn_many needs decisions with states [S] and a chosen candidate: {exc}") from exc
+        r = np.array([f.reward for f in feedbacks], dtype=np.float32)
+        p = np.array([f.propensity for f in feedbacks], dtype=np.float64)
+        if s.shape != (b, scorer.state_dim) or c.shape != (b, scorer.action_dim):
+            raise PolicyInputError(
+                f"learn_many needs states [S={scorer.state_dim}], candidates [K, A={scorer.action_dim}]"
+            )
         if not np.isfinite(r).all() or not ((p > 0) & (p <= 1)).all():
             raise PolicyInputError("rewards must be finite and propensities in (0, 1]")
         weights = np.minimum(1.0 / p, self.max_weight) if self.importance_weighting else np.ones(b)
@@ -176,5 +157,5 @@ class NeuralBandit:
         return value
 
     def learn_one(self, feedback: Feedback) -> None:
-        """:meth:`learn` on the chosen candidate of one decision."""
-        self.learn(feedback.state, feedback.candidates[feedback.chosen], feedback.reward, feedback.propensity)
+        """:meth:`learn_many` on one decision."""
+        self.learn_many((feedback,))

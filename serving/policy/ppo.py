@@ -106,10 +106,10 @@ class PPOPolicy:
         self.pending.append(feedback)
         if len(self.pending) >= self.batch_size:
             batch, self.pending = self.pending, []
-            self.update(batch)
+            self.learn_many(batch)
 
-    def update(self, batch: Sequence[Feedback]) -> float:
-        """PPO epochs over one batch of decisions (candidate counts may differ; shorter ones are padded).
+    def learn_many(self, batch: Sequence[Feedback]) -> float:
+        """PPO epochs over one batch of decisions now (candidate counts may differ; shorter ones are padded).
 
         Returns:
             The last epoch's loss.

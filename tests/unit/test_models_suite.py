@@ -45,7 +45,7 @@ def observations() -> list[Observation]:
 def _run(suite: ModelSuite, observations: list[Observation]) -> float:
     start = time.perf_counter()
     for event, session_row, user_row in observations:
-        suite.observe(event, session_row, user_row)
+        suite.learn_one(event, session_row, user_row)
     return (time.perf_counter() - start) / len(observations) * 1e6
 
 
@@ -97,13 +97,13 @@ def test_asking_for_scores_changes_no_learning(observations: list[Observation]) 
     the same models; the never-asked one scores abandonment labels at label time (see DelayedLabelClassifier)."""
     asked, lazy = ModelSuite(seed=1), ModelSuite(seed=1)
     for event, session_row, user_row in observations:
-        asked.observe(event, session_row, user_row)
-        scores = asked.session_scores(event.session_id, session_row, user_row)
-        lazy.observe(event, session_row, user_row)
+        asked.learn_one(event, session_row, user_row)
+        scores = asked.predict_one(event.session_id, session_row, user_row)
+        lazy.learn_one(event, session_row, user_row)
         if event.event_type in ("purchase", "session_end"):
             assert scores == SessionScores()
         elif scores.abandonment is not None:
-            assert scores == lazy.session_scores(event.session_id, session_row, user_row)
+            assert scores == lazy.predict_one(event.session_id, session_row, user_row)
     a, b = asked.metrics(), lazy.metrics()
     assert {k: v for k, v in a.items() if not k.startswith("abandonment_")} == {
         k: v for k, v in b.items() if not k.startswith("abandonment_")

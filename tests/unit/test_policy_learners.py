@@ -15,6 +15,7 @@ from serving.policy import (
     NeuralBandit,
     PolicyConfigError,
     PolicyDivergedError,
+    PolicyInputError,
     PPOPolicy,
     StratifiedReplayBuffer,
     Transition,
@@ -121,37 +122,42 @@ def test_ppo_clip_stops_the_actor_when_the_ratio_is_far_out() -> None:
     policy = PPOPolicy(S, A, hidden=(8,), entropy_coef=0.0, normalize_advantages=False, seed=5)
     actor, critic = _params(policy.scorer), _params(policy.critic)
     # logged propensity 1e-4 makes ratio >> 1 + clip with a positive advantage: the clipped term has no gradient
-    policy.update([Feedback(STATE, CANDIDATES, MASK, i % 3, 10.0, 1e-4) for i in range(6)])
+    policy.learn_many([Feedback(STATE, CANDIDATES, MASK, i % 3, 10.0, 1e-4) for i in range(6)])
     assert _same(actor, _params(policy.scorer))
     assert not _same(critic, _params(policy.critic))
-    policy.update([Feedback(STATE, CANDIDATES, MASK, i % 3, 10.0, 0.34) for i in range(6)])
+    policy.learn_many([Feedback(STATE, CANDIDATES, MASK, i % 3, 10.0, 0.34) for i in range(6)])
     assert not _same(actor, _params(policy.scorer))
+
+
+def _learn(bandit: NeuralBandit, reward: float, propensity: float = 1.0) -> float:
+    """One step on the first candidate of the shared decision; the loss before it."""
+    return bandit.learn_many([Feedback(STATE, CANDIDATES, MASK, 0, reward, propensity)])
 
 
 def test_bandit_gamma_grows_with_updates() -> None:
     bandit = NeuralBandit(S, A, hidden=(8,), gamma=4.0, gamma_growth=0.5)
     assert bandit.exploration_gamma == 4.0
     for _ in range(3):
-        bandit.learn(STATE, CANDIDATES[0], 1.0)
+        _learn(bandit, 1.0)
     assert bandit.exploration_gamma == pytest.approx(8.0)
     fixed = NeuralBandit(S, A, hidden=(8,), gamma=4.0, gamma_growth=0.0)
-    fixed.learn(STATE, CANDIDATES[0], 1.0)
+    _learn(fixed, 1.0)
     assert fixed.exploration_gamma == 4.0
 
 
 def test_bandit_importance_weights_are_clipped_inverse_propensities() -> None:
     plain = NeuralBandit(S, A, hidden=(8,), seed=1)
     weighted = NeuralBandit(S, A, hidden=(8,), seed=1, importance_weighting=True, max_weight=5.0)
-    base = plain.learn(STATE, CANDIDATES[0], 1.0, propensity=0.5)
-    assert weighted.learn(STATE, CANDIDATES[0], 1.0, propensity=0.5) == pytest.approx(2 * base, rel=1e-6)
+    base = _learn(plain, 1.0, propensity=0.5)
+    assert _learn(weighted, 1.0, propensity=0.5) == pytest.approx(2 * base, rel=1e-6)
     again = NeuralBandit(S, A, hidden=(8,), seed=1, importance_weighting=True, max_weight=5.0)
-    assert again.learn(STATE, CANDIDATES[0], 1.0, propensity=0.01) == pytest.approx(5 * base, rel=1e-6)
+    assert _learn(again, 1.0, propensity=0.01) == pytest.approx(5 * base, rel=1e-6)
 
 
 def _largest_step(optimizer: str, reward: float) -> float:
     bandit = NeuralBandit(S, A, hidden=(8,), optimizer=optimizer, learning_rate=0.01, seed=1)  # type: ignore[arg-type]
     before = _params(bandit.scorer)
-    bandit.learn(STATE, CANDIDATES[0], reward)
+    _learn(bandit, reward)
     return max(float((a - b).abs().max()) for a, b in zip(_params(bandit.scorer), before, strict=True))
 
 
@@ -163,11 +169,24 @@ def test_bandit_adam_steps_are_bounded_whatever_the_reward_scale() -> None:
     assert _largest_step("sgd", 1000.0) > 100 * _largest_step("sgd", 1.0)
 
 
+def test_bandit_learn_many_is_one_step_over_the_batch_and_refuses_bad_input() -> None:
+    batch = [Feedback(STATE, CANDIDATES, MASK, i, float(i), 0.5) for i in range(3)]
+    alone = [NeuralBandit(S, A, hidden=(8,), seed=1).learn_many([f]) for f in batch]  # each from the same weights
+    many = NeuralBandit(S, A, hidden=(8,), seed=1)
+    assert many.learn_many(batch) == pytest.approx(sum(alone) / len(alone), rel=1e-5)
+    assert many.updates == 1
+    wide = np.ones(S + 1, dtype=np.float32)
+    for bad in ([], [Feedback(wide, CANDIDATES, MASK, 0, 1.0, 1.0)]):
+        with pytest.raises(PolicyInputError):
+            many.learn_many(bad)
+    assert many.updates == 1
+
+
 def test_a_non_finite_loss_is_refused_and_learns_nothing() -> None:
     bandit = NeuralBandit(S, A, hidden=(8,))
     before = _params(bandit.scorer)
     with pytest.raises(PolicyDivergedError):
-        bandit.learn(STATE, CANDIDATES[0], 1e30)
+        _learn(bandit, 1e30)
     assert _same(before, _params(bandit.scorer)) and bandit.updates == 0
 
 
