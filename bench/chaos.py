@@ -1,6 +1,6 @@
 """Chaos run: SIGKILL a real worker repeatedly while it works through a simulated stream; count what came out twice.
 
-``python -m bench.chaos --kills 5 --shoppers 4000 --gap-s 30`` starts its own broker, publishes the simulator's
+``kairos bench chaos --kills 5 --shoppers 4000 --gap-s 30`` starts its own broker, publishes the simulator's
 catalogue and records (valid, malformed, publisher duplicates) to the raw topic, then starts a ``kairos worker``
 (decisions on the fallback policy, attribution and learning on) and SIGKILLs it ``--kills`` times, ``--gap-s``
 seconds after each start; a last worker finishes the stream and is stopped with SIGTERM. The last line is one JSON
@@ -13,8 +13,6 @@ held back (from the stage's ``decisions_emitted_through`` log line).
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import tempfile
 import time
@@ -160,18 +158,3 @@ def run(*, kills: int, shoppers: int, gap_s: float, seed: int = 3, timeout_s: fl
             "worker_ready_s": ready_s,
             "held_back": _held_back(sorted(root.glob("worker-*.log"))),
         }
-
-
-def main() -> None:
-    """Command line: print the run's JSON object as the last line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=5)
-    parser.add_argument("--shoppers", type=int, default=4000)
-    parser.add_argument("--gap-s", type=float, default=30.0, help="seconds between a worker's start and its SIGKILL")
-    parser.add_argument("--seed", type=int, default=3)
-    args = parser.parse_args()
-    print(json.dumps(run(kills=args.kills, shoppers=args.shoppers, gap_s=args.gap_s, seed=args.seed)))
-
-
-if __name__ == "__main__":
-    main()

@@ -109,6 +109,18 @@ def bench_learn(shoppers: int, duration: float, seeds: tuple[int, ...], window: 
     _echo_json(out["headline"])
 
 
+@bench.command("chaos")
+@click.option("--kills", type=int, default=5, show_default=True)
+@click.option("--shoppers", type=int, default=4000, show_default=True)
+@click.option("--gap-s", type=float, default=30.0, show_default=True, help="Start-to-SIGKILL seconds.")
+@click.option("--seed", type=int, default=3, show_default=True)
+def bench_chaos(kills: int, shoppers: int, gap_s: float, seed: int) -> None:
+    """SIGKILL a real worker repeatedly through a simulated stream: losses and duplicates per output topic."""
+    from bench.chaos import run
+
+    _echo_json(run(kills=kills, shoppers=shoppers, gap_s=gap_s, seed=seed))
+
+
 @bench.command("replay")
 @click.option("--events", type=int, default=1_000_000, show_default=True, help="Simulated events in the log.")
 @click.option("--partitions", type=int, default=4, show_default=True)
