@@ -38,6 +38,7 @@ from serving.concierge import (
     CatalogueIndex,
     ChatTurn,
     Concierge,
+    ConciergeConfig,
     ConciergeQueue,
     DialogueState,
     HeadReport,
@@ -102,7 +103,8 @@ class ConciergeAgent:
         self._sessions: OrderedDict[str, DialogueState] = OrderedDict()
         self._decisions: dict[str, Decision] = {}
         self._synced: dict[str, object] = {}
-        self.concierge = Concierge(CatalogueIndex(), embed=self._embed, generate=self._generate)
+        config = ConciergeConfig(reply_opening=True)  # measured: docs/concierge.md (kairos bench concierge)
+        self.concierge = Concierge(CatalogueIndex(), embed=self._embed, generate=self._generate, config=config)
         self.dropped = 0
 
     async def _embed(self, texts: Sequence[str], /) -> npt.NDArray[np.floating]:

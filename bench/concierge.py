@@ -90,7 +90,6 @@ QUESTIONS: Final[tuple[tuple[str, Action], ...]] = (
 
 
 async def _answer_all(concierge: Concierge, timeout_s: float) -> list[dict[str, Any]]:
-    await concierge.sync_index()
     rows = []
     for n, (message, action) in enumerate(QUESTIONS):
         began = time.perf_counter()
@@ -114,25 +113,7 @@ async def _answer_all(concierge: Concierge, timeout_s: float) -> list[dict[str, 
     return rows
 
 
-def run(*, timeout_s: float = 120.0, settings: Settings | None = None) -> dict[str, Any]:
-    """Start the embedded Triton server with the concierge model, answer :data:`QUESTIONS`, count (see above)."""
-    settings = settings or Settings()
-    with tempfile.TemporaryDirectory(prefix="kairos-bench-concierge-") as tmp:
-        serving = replace(settings.serving, repository=str(Path(tmp) / "models"), load_lm=True)
-        settings = replace(settings, serving=serving)
-        prepare_repository(settings)
-        triton = start_triton(triton_config(settings, free_ports=True), Path(tmp) / "triton.log")
-        try:
-            client = TextClient(triton.grpc_url)
-            concierge = Concierge(
-                CatalogueIndex(SHOP),
-                embed=client.embed,
-                generate=client.generate,
-                config=ConciergeConfig(generate_timeout_s=timeout_s),
-            )
-            rows = asyncio.run(_answer_all(concierge, timeout_s))
-        finally:
-            triton.stop()
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     reached = [r for r in rows if r["fallback_reason"] not in ("immediate", "lm_skipped") and r["source"] != "rules"]
     passed = [r for r in reached if r["source"] == "lm"]
     return {
@@ -146,3 +127,33 @@ def run(*, timeout_s: float = 120.0, settings: Settings | None = None) -> dict[s
         "routes": dict(Counter(r["route"] for r in rows)),
         "replies": rows,
     }
+
+
+async def _both(client: TextClient, timeout_s: float) -> dict[str, Any]:
+    """The questions answered without and with the reply opening, on one server and one retrieval index."""
+    out = {}
+    concierge = None
+    for name, opening in (("plain_prompt", False), ("reply_opening", True)):
+        config = ConciergeConfig(generate_timeout_s=timeout_s, reply_opening=opening)
+        concierge = Concierge(CatalogueIndex(SHOP), embed=client.embed, generate=client.generate, config=config)
+        await concierge.sync_index()
+        out[name] = _summary(await _answer_all(concierge, timeout_s))
+    return out
+
+
+def run(*, timeout_s: float = 120.0, settings: Settings | None = None) -> dict[str, Any]:
+    """Start the embedded Triton server with the concierge model and answer :data:`QUESTIONS` twice: with the plain
+    prompt and with the reply opening (``ConciergeConfig.reply_opening``, the worker's setting); count (see above).
+    """
+    settings = settings or Settings()
+    with tempfile.TemporaryDirectory(prefix="kairos-bench-concierge-") as tmp:
+        serving = replace(settings.serving, repository=str(Path(tmp) / "models"), load_lm=True)
+        settings = replace(settings, serving=serving)
+        prepare_repository(settings)
+        triton = start_triton(triton_config(settings, free_ports=True), Path(tmp) / "triton.log")
+        try:
+            out = asyncio.run(_both(TextClient(triton.grpc_url), timeout_s))
+        finally:
+            triton.stop()
+    out["headline"] = {name: {k: out[name][k] for k in ("pass_rate", "passed", "grounded")} for name in list(out)}
+    return out

@@ -84,6 +84,9 @@ class ConciergeConfig:
         disclosure_text: appended to every reply: the shopper is told it was written by an AI assistant.
         product_id_pattern: regex of what looks like a product id in free text (hallucination check).
         answers: the fixed answers of the rule routes.
+        reply_opening: start the model's reply with the first grounding item (the offered product first), as
+            "I'd suggest the <title> [<id>]", and keep only the first sentence it completes (the small model
+            rambles, refuses or repeats itself after that; measured in docs/concierge.md).
     """
 
     brand_name: str = "our shop"
@@ -103,6 +106,7 @@ class ConciergeConfig:
     disclosure_text: str = "(This reply was written by an AI assistant.)"
     product_id_pattern: str = DEFAULT_PRODUCT_ID_PATTERN
     answers: FixedAnswers = field(default_factory=FixedAnswers)
+    reply_opening: bool = False
 
     def __post_init__(self) -> None:
         """Reject values the concierge cannot honour.

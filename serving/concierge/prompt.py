@@ -12,10 +12,11 @@ from schemas.decisions import InterventionType
 from serving.concierge.config import ConciergeConfig
 from serving.concierge.offer import Offer, format_money, format_pct
 
-__all__ = ["Prompt", "PromptMessage", "build_prompt", "describe_offer", "item_line"]
+__all__ = ["Prompt", "PromptMessage", "build_prompt", "describe_offer", "item_line", "reply_opening"]
 
 _MAX_MESSAGE_CHARS: Final = 500
 _SPECIAL_TOKENS: Final = re.compile(r"<\|[^|>]{1,32}\|>")
+_FIRST_SENTENCE_END: Final = re.compile(r"[.!?](?=\s|$)")
 
 SYSTEM_TEMPLATE: Final = (
     "You are the shopping assistant of {brand}. Your voice is {voice}.\n"
@@ -35,13 +36,42 @@ class PromptMessage:
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """Chat messages for the model's chat template; ``as_messages()`` is what the generator receives."""
+    """Chat messages for the model's chat template; ``as_messages()`` is what the generator receives.
+
+    With an ``opening``, the last message is the start of the assistant's reply: the model continues it, and
+    :meth:`reply` puts the two together.
+    """
 
     messages: tuple[PromptMessage, ...]
+    opening: str = ""
 
     def as_messages(self) -> list[dict[str, str]]:
-        """The messages as ``{"role", "content"}`` dicts."""
-        return [{"role": m.role, "content": m.content} for m in self.messages]
+        """The messages as ``{"role", "content"}`` dicts (the opening last, as a partial assistant message)."""
+        out = [{"role": m.role, "content": m.content} for m in self.messages]
+        if self.opening:
+            out.append({"role": "assistant", "content": self.opening})
+        return out
+
+    def reply(self, generated: str) -> str:
+        """The model's text as a reply: without an opening, as generated; with one, the opening and the first
+        sentence the model completed (or everything it wrote, when it completed none: validation then drops
+        the unfinished sentence).
+
+        >>> Prompt((), opening="I'd suggest the Mug [p6]").reply(" for tea. I'm not sure. Maybe")
+        "I'd suggest the Mug [p6] for tea."
+        >>> Prompt((), opening="I'd suggest the Mug [p6]").reply("for tea.")
+        "I'd suggest the Mug [p6] for tea."
+        >>> Prompt((), opening="I'd suggest the Mug [p6]").reply(", a classic.")
+        "I'd suggest the Mug [p6], a classic."
+        >>> Prompt(()).reply(" Hello. ")
+        'Hello.'
+        """
+        if not self.opening:
+            return generated.strip()
+        end = _FIRST_SENTENCE_END.search(generated)
+        rest = (generated[: end.end()] if end else generated).strip()
+        joiner = "" if not rest or rest[0] in ",.;:!?" else " "  # a server may strip the continuation's space
+        return f"{self.opening}{joiner}{rest}"
 
 
 def item_line(number: int, item: CatalogueItem) -> str:
@@ -93,4 +123,23 @@ def build_prompt(message: str, items: Sequence[CatalogueItem], offer: Offer | No
     shopper = _SPECIAL_TOKENS.sub(" ", message)[:_MAX_MESSAGE_CHARS].strip()
     system = SYSTEM_TEMPLATE.format(brand=config.brand_name, voice=config.brand_voice)
     user = f"Products:\n{listed}\nOffer: {describe_offer(offer)}\nShopper: {shopper}"
-    return Prompt((PromptMessage("system", system), PromptMessage("user", user)))
+    opening = reply_opening(items, offer) if config.reply_opening else ""
+    return Prompt((PromptMessage("system", system), PromptMessage("user", user)), opening)
+
+
+def reply_opening(items: Sequence[CatalogueItem], offer: Offer | None) -> str:
+    """The start of the reply the model continues: the offered product, else the best grounding item.
+
+    >>> from datetime import datetime, timezone
+    >>> lamp = CatalogueItem(product_id="p7", updated_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    ...     schema_version=1, title="Desk lamp", category="home", price=24.0, stock=3)
+    >>> reply_opening([lamp], None)
+    "I'd suggest the Desk lamp [p7]"
+    >>> reply_opening([], None)
+    ''
+    """
+    product = offer.product if offer is not None and offer.product is not None else (items[0] if items else None)
+    if product is None:
+        return ""
+    title = " ".join(_SPECIAL_TOKENS.sub(" ", product.title).split())
+    return f"I'd suggest the {title} [{product.product_id}]"

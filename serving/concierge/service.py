@@ -268,6 +268,7 @@ class Concierge:
         except (TransientError, OSError) as exc:
             logger.warning("concierge generate failed error=%s", type(exc).__name__)
             return self._template(turn, plan, hits, "lm_error")
+        raw = prompt.reply(raw)
         amounts = [i.price for i in items] + list(plan.constraints.amounts()) + list(plan.turn_constraints.amounts())
         if offer is not None and offer.discounted_price is not None:
             amounts.append(offer.discounted_price)

@@ -1,9 +1,10 @@
 """Triton model ``kairos_concierge_lm``: SmolLM2-135M-Instruct, greedy decoding (deterministic).
 
 ``PROMPT`` (BYTES, UTF-8) is either a JSON array of chat messages (``[{"role": "user", "content": "..."}]``,
-optionally with a ``system`` message first) or plain text, which is sent as one user message. The model's chat
-template is applied either way. ``MAX_NEW_TOKENS`` (INT32, optional) caps the reply; it defaults to the
-``DEFAULT_NEW_TOKENS`` parameter and is clipped to ``MAX_NEW_TOKENS_LIMIT``. ``TEXT`` is the reply alone.
+optionally with a ``system`` message first, and optionally ending with a partial ``assistant`` message that the
+model continues) or plain text, which is sent as one user message. The model's chat template is applied either
+way. ``MAX_NEW_TOKENS`` (INT32, optional) caps the reply; it defaults to the ``DEFAULT_NEW_TOKENS`` parameter and
+is clipped to ``MAX_NEW_TOKENS_LIMIT``. ``TEXT`` is the reply alone (the continuation, after a partial message).
 The converted model folder is the ``LM_DIR`` parameter. Slow (~13 tokens/s on one CPU core): never on a hot path.
 """
 
@@ -65,8 +66,14 @@ class TritonPythonModel:
         return responses
 
     def _generate(self, prompt: str, max_new_tokens: int) -> str:
+        messages = _messages(prompt)
+        opened = messages[-1]["role"] == "assistant"  # the start of the reply: the model continues it
         inputs: Any = self.tokenizer.apply_chat_template(
-            _messages(prompt), add_generation_prompt=True, return_tensors="pt", return_dict=True
+            messages,
+            add_generation_prompt=not opened,
+            continue_final_message=opened,
+            return_tensors="pt",
+            return_dict=True,
         )
         with torch.inference_mode():
             out = self.model.generate(
