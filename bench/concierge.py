@@ -134,8 +134,13 @@ async def _both(client: TextClient, timeout_s: float) -> dict[str, Any]:
     out = {}
     concierge = None
     for name, opening in (("plain_prompt", False), ("reply_opening", True)):
-        config = ConciergeConfig(generate_timeout_s=timeout_s, reply_opening=opening)
-        concierge = Concierge(CatalogueIndex(SHOP), embed=client.embed, generate=client.generate, config=config)
+        config = ConciergeConfig(generate_timeout_s=timeout_s, embed_timeout_s=timeout_s, reply_opening=opening)
+        concierge = Concierge(
+            CatalogueIndex(SHOP),
+            embed=lambda texts: client.embed(texts, timeout_s),  # the catalogue sync too, on a busy machine
+            generate=client.generate,
+            config=config,
+        )
         await concierge.sync_index()
         out[name] = _summary(await _answer_all(concierge, timeout_s))
     return out
