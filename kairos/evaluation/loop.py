@@ -61,12 +61,14 @@ F32 = npt.NDArray[np.float32]
 _COMPOSITE = RewardComponent.COMPOSITE
 
 
-def loop_attribution(window_s: float = 1800.0) -> AttributionConfig:
+def loop_attribution(window_s: float = 10800.0) -> AttributionConfig:
     """The loop's attribution rules: the defaults, with satisfaction, retention and penalty windows of ``window_s``.
 
-    The production windows (24 h, 7 days) would settle no decision within a simulated hour or two, so nothing could
-    be learned online; the loop closes every component with the decision's own window (30 minutes by default; pass
-    the same value as ``decide.attribution_window_s``).
+    The production windows (24 h, 7 days) would settle no decision within a simulated run, so nothing could be
+    learned online; the loop closes every component with the decision's own window (pass
+    ``decide.attribution_window_s``, 3 h by default: the longest configured window caps the decisions' own, so a
+    shorter one here would cut transaction value and conversion too — the loop did that, at 30 minutes, until
+    issue 10).
     """
     return AttributionConfig(
         penalty=ComponentRule(window_s=window_s),
@@ -85,7 +87,8 @@ class LoopConfig:
         step_s: sim seconds per step; decisions reach the simulator at the end of their step (the decision latency).
         popular_refresh_s: event-time seconds between refreshes of the popular products and their rows.
         popular_top: how many popular products are candidates.
-        attribution: the attribution rules (default :func:`loop_attribution`).
+        attribution: the attribution rules (default: :func:`loop_attribution` of the decisions' own window,
+            ``decide.attribution_window_s``; shorter component windows would cap it).
         features: the feature state's configuration.
         learn: pass settled decisions to ``policy.learn_one`` (off: evaluate a frozen policy).
         drain: at the end, settle every pending decision (its windows cut at the end of the run).
@@ -94,7 +97,7 @@ class LoopConfig:
     step_s: float = 1.0
     popular_refresh_s: float = 5.0
     popular_top: int = 20
-    attribution: AttributionConfig = field(default_factory=loop_attribution)
+    attribution: AttributionConfig | None = None
     features: FeatureConfig = field(default_factory=FeatureConfig)
     learn: bool = True
     drain: bool = True
@@ -256,7 +259,9 @@ class _Loop:
         self.idle_trigger_s = settings.decide.idle_trigger_s
         self.state = FeatureState(config.features)
         self.models = ModelSuite(seed=sim_config.seed)
-        self.attributor = Attributor(config.attribution)
+        # The decisions' own window must not be capped by shorter configured ones (the longest caps it).
+        window_s = float(settings.decide.attribution_window_s)
+        self.attributor = Attributor(config.attribution or loop_attribution(window_s))
         self.catalogue = CatalogueTable()
         item_decoder = StructDecoder(CatalogueItem)
         for _, value in catalogue_records(self.sim.catalogue, self.sim.start_time):
