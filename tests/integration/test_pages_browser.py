@@ -10,8 +10,10 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from kairos.evaluation.report import evaluate, preset
 from kairos.processes import start_worker
@@ -27,6 +29,16 @@ pytestmark = pytest.mark.integration
 
 # Figures the simulated shoppers must fill (decisions come from the fallback rules: no Triton in this test).
 DRAWN = ("k-events_per_s", "k-dead_letters", "k-decisions", "k-decision_latency", "k-event_age")
+
+
+def plots_when_drawn(driver: WebDriver, keys: tuple[str, ...], timeout_s: float = 60.0) -> dict[str, dict[str, Any]]:
+    """The page's plots once every figure in ``keys`` has drawn marks (or as they are at ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    drawn = plots(driver)
+    while not all(drawn.get(k, {}).get("marks", 0) > 0 for k in keys) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        drawn = plots(driver)
+    return drawn
 
 
 def test_live_page_and_report_render_in_chromium(topics: Settings, tmp_path: Path) -> None:
@@ -52,7 +64,7 @@ def test_live_page_and_report_render_in_chromium(topics: Settings, tmp_path: Pat
             wait_for(driver, "document.querySelector('#k-decisions .bars path') !== null", timeout_s=60)
             time.sleep(2.5)  # one more poll after the run
             history.add(snapshot_of_text(worker.metrics(), time.time()))
-            drawn = plots(driver)
+            drawn = plots_when_drawn(driver, DRAWN)
             assert len(drawn) >= 12, drawn
             assert all(p["width"] > 100 and p["height"] > 100 for p in drawn.values()), drawn
             for key in DRAWN:
@@ -73,7 +85,7 @@ def test_live_page_and_report_render_in_chromium(topics: Settings, tmp_path: Pat
             )
             driver.get(report.as_uri())
             wait_for(driver, "document.body.dataset.rendered === '1'")
-            drawn = plots(driver)
+            drawn = plots_when_drawn(driver, DRAWN)
             for key in DRAWN:
                 assert drawn[key]["marks"] > 0, (key, drawn[key])
             assert console_errors(driver) == []
