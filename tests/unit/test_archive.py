@@ -184,17 +184,6 @@ def test_bad_json_lines_are_named_and_nothing_is_written(tmp_path: Path, content
     assert not root.exists() or [p for p in root.rglob("*") if p.is_file()] == []
 
 
-@pytest.mark.parametrize(
-    "name", ["streams.archive.partitioner", "streams.archive.reader", "streams.archive.jsonl", "kairos.replay.topics"]
-)
-def test_doctests(name: str) -> None:
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_cli_imports_json_lines_and_names_a_bad_file(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import doctest
-
 from schemas.decisions import Action, InterventionType
 from serving.concierge import ChatTurn, ConciergeConfig
-from serving.concierge import prompt as prompt_module
 from tests.unit.test_concierge_support import ScriptedModel, concierge
 
 DISCOUNT = Action(type=InterventionType.DISCOUNT, product_id="p00003", discount_pct=10.0)
 OPENING = ConciergeConfig(min_similarity=-1.0, reply_opening=True)
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(prompt_module)
-    assert result.attempted > 0 and result.failed == 0
 
 
 async def test_the_model_continues_the_opening_and_its_first_sentence_is_kept() -> None:

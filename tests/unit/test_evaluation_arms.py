@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-from kairos.evaluation import arms as arms_module
 from kairos.evaluation.arms import (
     ARM_NAMES,
     ARMS,
@@ -42,11 +40,6 @@ def state(**values: float) -> npt.NDArray[np.float32]:
 
 def one_of_each() -> npt.NDArray[np.float32]:
     return candidates(*({f"type={t}": 1.0, "cf_acceptance": 0.3, "has_cf_acceptance": 1.0} for t in TYPES))
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(arms_module)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_arms_in_report_order() -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import orjson
 import pytest
 
-from kairos.evaluation import report as report_module
 from kairos.evaluation.history import HistoryConfig
 from kairos.evaluation.loop import LoopResult
 from kairos.evaluation.report import (
@@ -23,11 +21,6 @@ from kairos.evaluation.report import (
     render,
 )
 from simulator import SimulationSummary
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(report_module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def loop_result(summary: SimulationSummary) -> LoopResult:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -255,19 +253,3 @@ def test_sessions_are_dropped_after_grace_or_idle() -> None:
     state.apply(PageView(event_id="o2", event_time=at(100), page_type="home", **other))  # type: ignore[arg-type]
     assert "s1" not in state._sessions  # physically dropped at the next sweep
     assert state.session_row("s2", at(700)) is not None and state.session_row("s2", at(701)) is None
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "streams.features.windows",
-        "streams.features.text",
-        "streams.features.session",
-        "streams.features.user",
-        "streams.features.product",
-        "streams.features.state",
-    ],
-)
-def test_doctests(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from pathlib import Path
 
 import pytest
@@ -63,10 +61,3 @@ def test_config_is_frozen() -> None:
         config.online_store = "redis://h"  # type: ignore[misc]
     assert Path(config.repo_dir, "feature_store.yaml").is_file()
     assert Path(config.repo_dir, "definitions.py").is_file()
-
-
-@pytest.mark.parametrize("name", ["featurestore.config", "featurestore.views"])
-def test_doctests(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -161,10 +159,3 @@ def test_retract_removes_the_version(repo: Path) -> None:
 def test_unknown_model_is_refused(repo: Path) -> None:
     with pytest.raises(ModelRepositoryError, match="unknown model"):
         model_source("kairos_oracle")
-
-
-@pytest.mark.parametrize("name", ["serving.inference.breaker", "serving.inference.model_configs"])
-def test_doctests(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import re
 from pathlib import Path
 
 import orjson
-import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from kairos.web.figure import Figure, Table
@@ -18,15 +15,6 @@ from kairos.web.report import render_report, write_report
 from kairos.web.snapshot import History, Snapshot, snapshot_of_registry, snapshot_of_text
 
 HOSTILE = '<img src=x onerror="alert(1)">'
-
-
-@pytest.mark.parametrize(
-    "name", ["kairos.web.snapshot", "kairos.web.figure", "kairos.web.metric_figures", "kairos.web.report"]
-)
-def test_doctests(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 def _registry() -> tuple[CollectorRegistry, Counter, Counter, Histogram, Gauge]:
