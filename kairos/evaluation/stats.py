@@ -98,7 +98,7 @@ def minimum_detectable_lift(
     seeds.
 
     >>> round(minimum_detectable_lift([1.1, 1.3, 1.2], [1.0, 1.0, 1.0]), 4)
-    0.4108
+    0.3097
     """
     lifts = [a / b - 1.0 for a, b in zip(arm, baseline, strict=True) if b != 0 and math.isfinite(b)]
     n = len(lifts)
