@@ -18,9 +18,12 @@
   (prequential, so no decision is scored by a fit that saw it). ``b`` does not depend on the action, so it cancels
   from the advantage in expectation and only narrows its interval.
 * The policy deviates to ``a`` in ``g`` only when the advantage's lower bound clears a margin,
-  ``V(g, a) − V(g, rules) − z · se > margin`` (se: the delta-method standard errors of both SNIPW means; ``z`` the
-  one-sided normal quantile at ``confidence``, Bonferroni-corrected for the number of arms compared in ``g``, so
-  that testing nine arms does not find a false winner one time in two), and both have an effective sample size
+  ``V(g, a) − V(g, rules) − z · se > margin`` (se: the delta-method standard errors of both SNIPW means), with the
+  arms tested in a fixed sequence that keeps the family-wise error at ``1 − confidence``: first ``none`` — the
+  control group's comparison, "would doing nothing here have earned more?", which the logging is designed for —
+  at the one-sided ``confidence`` quantile; only if that one clears, the other arms, Bonferroni-corrected for their
+  number (so that testing nine arms does not find a false winner one time in two). Where the rules already choose
+  ``none``, the other arms are the family from the start. Both estimates need an effective sample size
   ``(Σw)² / Σw²`` of at least ``min_support`` — SPIBB's rule on a state abstraction:
   where the logs are thin, the baseline is copied, so with little data the policy *is* the rules, never below them.
 * Statistics decay with ``half_life`` (in logged decisions of their situation): after a drift, old evidence fades,
@@ -61,6 +64,7 @@ F64 = npt.NDArray[np.float64]
 _CONFIDENT = 10.0  # confident alternatives score above every rule preference (rules use -1 .. 3)
 _TYPES = tuple(InterventionType)
 _DISCOUNT = _TYPES.index(InterventionType.DISCOUNT)
+_NONE = _TYPES.index(InterventionType.NONE)
 
 
 def _arm_rank(arm: int) -> int:
@@ -221,19 +225,30 @@ class SafePolicy:
             return None
         return this.mean - rules.mean, math.hypot(this.stderr, rules.stderr), n
 
-    def z(self, situation: int) -> float:
-        """The standard errors an advantage must clear in ``situation``: the one-sided quantile at ``confidence``,
-        Bonferroni-corrected for the arms with data there."""
-        compared = max(1, len(self.stats.get(situation, {})))
-        return NormalDist().inv_cdf(1.0 - (1.0 - self.confidence) / compared)
+    def z(self, situation: int, arm: int) -> float:
+        """The standard errors the advantage of ``arm`` must clear in ``situation`` (the fixed sequence of the
+        module doc): ``none`` at the one-sided ``confidence`` quantile; the others Bonferroni-corrected for their
+        number, and only once ``none`` cleared (infinite until then) when ``none`` is compared there."""
+        arms = self.stats.get(situation, {})
+        alpha = 1.0 - self.confidence
+        if arm == _NONE and _NONE in arms:
+            return NormalDist().inv_cdf(1.0 - alpha)
+        if _NONE in arms and not self._clears(situation, _NONE):
+            return math.inf
+        others = max(1, len(arms) - (1 if _NONE in arms else 0))
+        return NormalDist().inv_cdf(1.0 - alpha / others)
+
+    def _clears(self, situation: int, arm: int) -> bool:
+        found = self.advantage(situation, arm)
+        if found is None:
+            return False
+        gain, se, _ = found
+        return gain - self.z(situation, arm) * se > self.margin
 
     def confident(self, situation: int, arm: int) -> float | None:
         """The advantage of ``arm`` when its lower bound clears the margin, else ``None``."""
         found = self.advantage(situation, arm)
-        if found is None:
-            return None
-        gain, se, _ = found
-        return gain if gain - self.z(situation) * se > self.margin else None
+        return found[0] if found is not None and self._clears(situation, arm) else None
 
     def why(self, situation: int, arm: int) -> str:
         """One line: the estimate behind choosing (or not choosing) ``arm`` in ``situation``."""
@@ -242,7 +257,7 @@ class SafePolicy:
         if found is None:
             return f"{where}: too few logged decisions (min {self.min_support:g} effective)"
         gain, se, n = found
-        return f"{where}: {gain:+.3f} ± {self.z(situation) * se:.3f} (n_eff {n:.0f})"
+        return f"{where}: {gain:+.3f} ± {self.z(situation, arm) * se:.3f} (n_eff {n:.0f})"
 
     # -- policy ---------------------------------------------------------------------------------------------------
 

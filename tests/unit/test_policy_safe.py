@@ -143,7 +143,7 @@ def test_it_never_picks_an_arm_whose_lower_bound_is_below_the_rules(
     chosen = policy.arms_of(vectors[None])[0][index]
     if keys[index] != "discount:10":  # deviated: its bound must clear the rules
         found = policy.advantage(g, int(chosen))
-        assert found is not None and found[0] - policy.z(g) * found[1] > 0
+        assert found is not None and found[0] - policy.z(g, int(chosen)) * found[1] > 0
 
 
 def test_it_falls_back_to_the_rules_after_a_drift() -> None:
@@ -198,3 +198,27 @@ def test_propensities_sum_to_one_and_the_table_explains() -> None:
     assert {row["situation"] for row in policy.table()} == {"exit_intent/empty"}
     assert {row["arm"] for row in policy.table()} >= {"none", "checkout_nudge"}
     assert "vs rules" in policy.why(int(policy.situation_of(situation(*CASES[0])[0][None])[0]), 0)
+
+
+def test_other_arms_are_tested_only_after_none_clears() -> None:
+    policy = SafePolicy(RulePolicy(ENC), ENC, epsilon=0.0, min_support=20)
+    state, vectors, valid, keys = situation(*CASES[0])
+    g = int(policy.situation_of(state[None])[0])
+    rng = random.Random(3)
+    table = policy.stats.setdefault(g, {})
+
+    def fill(arm: int, gain: float) -> None:
+        this, rules = table.setdefault(arm, (ArmStats(), ArmStats()))
+        for _ in range(400):
+            this.add(1.0, gain + rng.gauss(0, 0.2))
+            rules.add(1.0, rng.gauss(0, 0.2))
+
+    fill(0, 0.0)  # none: no better than the rules
+    fill(5, 0.5)  # email capture: far better, but gated behind none
+    assert policy.z(g, 5) == math.inf and keys[decide(policy, state, vectors, valid, "d-g").index] == "discount:10"
+    table.clear()
+    fill(0, 0.2)  # none clears at the plain one-sided quantile; the others are then a Bonferroni family
+    fill(5, 0.5)
+    fill(4, 0.0)  # a second other arm: the family of two
+    assert policy.z(g, 0) < policy.z(g, 5) < math.inf
+    assert keys[decide(policy, state, vectors, valid, "d-g").index] == "email_capture"
