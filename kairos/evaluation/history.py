@@ -37,13 +37,11 @@ class HistoryConfig:
         seeds: the populations logged (must not overlap the evaluated ones).
         epsilon: the logging policy's exploration share.
         holdout: the logging policy's control-group share (``none``).
-        epochs: passes over the logs when warm-starting (1 for the statistics-based safe policy).
     """
 
     seeds: tuple[int, ...] = (1001, 1002, 1003)
     epsilon: float = LOGGING_EPSILON
     holdout: float = LOGGING_HOLDOUT
-    epochs: int = 1
 
 
 class LoggingPolicy(SafePolicy):
@@ -84,13 +82,8 @@ def collect_history(
     return tuple(logs)
 
 
-def warm_start(policy: Policy, history: Sequence[Feedback], *, epochs: int = 1) -> None:
-    """Let ``policy`` learn from ``history`` before it decides: ``learn_many`` when it has one, else ``learn_one``
-    per feedback, ``epochs`` times."""
-    learn_many = getattr(policy, "learn_many", None)
-    for _ in range(max(1, epochs)):
-        if isinstance(policy, SafePolicy) and callable(learn_many):
-            policy.learn_many(history)
-        else:
-            for feedback in history:
-                policy.learn_one(feedback)
+def warm_start(policy: Policy, history: Sequence[Feedback]) -> None:
+    """Let ``policy`` learn from ``history`` once, in order, before it decides (one pass: the safe policy's
+    statistics would count a second pass over the same decisions as new evidence)."""
+    for feedback in history:
+        policy.learn_one(feedback)

@@ -328,7 +328,7 @@ def _run(
     chosen = arm(name)
     policy = chosen.build(encoder, seed)
     if chosen.warm:
-        warm_start(policy, history, epochs=config.history.epochs)
+        warm_start(policy, history)
     result = run_loop(config.sim_config(seed), policy, settings=settings, config=loop)
     recovery = None
     if config.drift is not None:
