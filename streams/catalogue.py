@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, Message
 
 from schemas.catalogue import CatalogueItem
 from schemas.codec import StructDecoder
@@ -22,6 +22,7 @@ from schemas.errors import PoisonMessageError
 from streams.clients import consumer_config
 from streams.config import KafkaConfig
 from streams.features.product import UNKNOWN_STOCK
+from streams.follow import PartitionEnds, assign_all
 
 __all__ = ["UNKNOWN_STOCK", "CatalogueFollower", "CatalogueTable"]
 
@@ -141,24 +142,12 @@ class CatalogueFollower:
         """Follow the topic until ``stop`` is set; ``caught_up`` is set once every partition reached its end."""
         consumer = Consumer(consumer_config(self._kafka, None, **{"enable.partition.eof": True}))
         try:
-            metadata = consumer.list_topics(self._topic, timeout=10.0).topics[self._topic]
-            if metadata.error is not None:
-                raise RuntimeError(f"catalogue topic {self._topic}: {metadata.error}")
-            partitions = sorted(metadata.partitions)
-            consumer.assign([TopicPartition(self._topic, p, 0) for p in partitions])
-            at_end: set[int] = set()
+            ends = PartitionEnds(assign_all(consumer, [self._topic]))
             while not stop.is_set():
-                batch = consumer.consume(10_000, self._poll_timeout_s)
+                batch = ends.records(consumer.consume(10_000, self._poll_timeout_s))
                 self.apply(batch)
-                if not self.caught_up.is_set():
-                    at_end |= {m.partition() or 0 for m in batch if _is_eof(m)}
-                    if at_end >= set(partitions):
-                        self.caught_up.set()
-                        logger.info("catalogue caught up products=%d", len(self._table))
+                if ends.caught_up and not self.caught_up.is_set():
+                    self.caught_up.set()
+                    logger.info("catalogue caught up products=%d", len(self._table))
         finally:
             consumer.close()
-
-
-def _is_eof(msg: Message) -> bool:
-    err = msg.error()
-    return err is not None and err.code() == KafkaError._PARTITION_EOF

@@ -16,12 +16,13 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from schemas.deadletter import DeadLetter, dead_letter_from_record
 from streams.clients import consumer_config, producer_config
 from streams.config import KafkaConfig
-from streams.reader import consume_batches
+from streams.follow import PartitionEnds, assign_all, partitions_of
+from streams.reader import read_to_end
 
 __all__ = ["REDRIVE_HEADER", "RedriveResult", "iter_dead_letters", "progress_group", "redrive", "refusal"]
 
@@ -68,37 +69,14 @@ def refusal(letter: DeadLetter, sources: Collection[str]) -> str | None:
     return None
 
 
-def _partitions(consumer: Consumer, topic: str) -> list[int]:
-    meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
-    if meta is None or meta.error is not None:
-        raise RuntimeError(f"topic {topic} not found")
-    return sorted(meta.partitions)
-
-
-def _drain(consumer: Consumer, partitions: int, timeout_s: float) -> Iterator[Message]:
-    at_end: set[int] = set()
-    for batch in consume_batches(consumer, timeout_s):
-        for msg in batch:
-            err = msg.error()
-            if err is None:
-                yield msg
-            elif err.code() == KafkaError._PARTITION_EOF:
-                at_end.add(msg.partition() or 0)
-            else:
-                raise RuntimeError(f"reading dead letters failed: {err}")
-        if len(at_end) >= partitions:
-            return
-
-
 def iter_dead_letters(
     kafka: KafkaConfig, topic: str, *, timeout_s: float = 10.0
 ) -> Iterator[tuple[Message, DeadLetter]]:
     """Every dead letter currently in ``topic``, partition by partition, oldest first."""
     consumer = Consumer(consumer_config(kafka, None, **{"enable.partition.eof": True}))
     try:
-        parts = _partitions(consumer, topic)
-        consumer.assign([TopicPartition(topic, p, 0) for p in parts])
-        for msg in _drain(consumer, len(parts), timeout_s):
+        ends = PartitionEnds(assign_all(consumer, [topic]))
+        for msg in read_to_end(consumer, ends, timeout_s, what="reading dead letters from"):
             yield msg, dead_letter_from_record(msg.key(), msg.value(), msg.headers())
     finally:
         consumer.close()
@@ -135,13 +113,14 @@ def redrive(
     scanned = redriven = skipped = 0
     refused: Counter[str] = Counter()
     try:
-        parts = _partitions(reader, topic)
+        parts = [tp.partition for tp in partitions_of(reader, [topic])]
         starts = dict.fromkeys(parts, 0)
         if reason is not None:
             starts = done[reason] = _committed(kafka, progress_group(group_id, reason), topic, parts, timeout_s)
-        reader.assign([TopicPartition(topic, p, o) for p, o in starts.items()])
+        assignment = [TopicPartition(topic, p, o) for p, o in starts.items()]
+        reader.assign(assignment)
         ends: dict[int, int] = {}
-        for msg in _drain(reader, len(parts), timeout_s):
+        for msg in read_to_end(reader, PartitionEnds(assignment), timeout_s, what="reading dead letters from"):
             scanned += 1
             partition, offset = msg.partition() or 0, msg.offset() or 0
             ends[partition] = offset + 1

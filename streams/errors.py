@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.errors import KairosError, TransientError
 
-__all__ = ["BrokerBinaryError", "BrokerStartError", "DeliveryError", "TopicLayoutError"]
+__all__ = ["BrokerBinaryError", "BrokerStartError", "DeliveryError", "TopicLayoutError", "TopicMissingError"]
 
 
 class BrokerBinaryError(KairosError):
@@ -17,6 +17,10 @@ class BrokerStartError(KairosError):
 
 class TopicLayoutError(KairosError):
     """Topics exist with a layout Kairos cannot run on (e.g. partition counts that break co-partitioning)."""
+
+
+class TopicMissingError(TopicLayoutError):
+    """A topic Kairos reads whole does not exist, or has no partitions."""
 
 
 class DeliveryError(TransientError):

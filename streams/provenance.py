@@ -11,11 +11,12 @@ import logging
 from collections.abc import Iterable
 from typing import cast
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from streams.clients import consumer_config
 from streams.config import KafkaConfig
-from streams.reader import consume_batches
+from streams.follow import PartitionEnds
+from streams.reader import read_to_end
 
 __all__ = ["SOURCE_HEADER", "last_emitted_offset", "parse_source", "source_header"]
 
@@ -74,22 +75,12 @@ def last_emitted_offset(
         if not assignment:
             return best
         consumer.assign(assignment)
-        pending = {tp.topic for tp in assignment}
         prefix = f"{source_topic}/{partition}/".encode()
-        for batch in consume_batches(consumer, timeout_s):
-            for msg in batch:
-                err = msg.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        pending.discard(msg.topic() or "")
-                        continue
-                    raise RuntimeError(f"recovery scan of {msg.topic()}[{partition}] failed: {err}")
-                topic = msg.topic() or ""
-                for name, value in cast("list[tuple[str, bytes | None]]", msg.headers() or []):
-                    if name == SOURCE_HEADER and value is not None and value.startswith(prefix):
-                        best[topic] = max(best[topic], int(value[len(prefix) :]))
-            if not pending:
-                break
+        for msg in read_to_end(consumer, PartitionEnds(assignment), timeout_s, what="recovery scan of"):
+            topic = msg.topic() or ""
+            for name, value in cast("list[tuple[str, bytes | None]]", msg.headers() or []):
+                if name == SOURCE_HEADER and value is not None and value.startswith(prefix):
+                    best[topic] = max(best[topic], int(value[len(prefix) :]))
         return best
     finally:
         consumer.close()

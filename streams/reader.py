@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from streams.clients import consumer_config
 from streams.config import KafkaConfig
+from streams.follow import PartitionEnds
 
-__all__ = ["committed_total", "consume_batches", "read_range", "read_topic", "watermarks"]
+__all__ = ["committed_total", "consume_batches", "read_range", "read_to_end", "read_topic", "watermarks"]
 
 # consume(n, timeout) waits for n records or the timeout, whichever is first, even past the partition's end:
 # poll in short slices and give up only after ``timeout_s`` without any record or event.
@@ -31,6 +32,33 @@ def consume_batches(consumer: Consumer, timeout_s: float) -> Iterator[list[Messa
             yield batch
         elif time.monotonic() - idle_since > timeout_s:
             raise TimeoutError(f"no records or events for {timeout_s}s from {consumer.assignment()}")
+
+
+def read_to_end(consumer: Consumer, ends: PartitionEnds, timeout_s: float, *, what: str) -> Iterator[Message]:
+    """Yield the records ``consumer`` reads until every partition of ``ends`` has reached its end.
+
+    Args:
+        consumer: assigned (:func:`~streams.follow.assign_all`), with ``enable.partition.eof`` set.
+        ends: the assigned partitions; stops at once when the last one reaches its end.
+        timeout_s: see :func:`consume_batches`.
+        what: names the read in errors (``"<what> <topic>[<partition>] failed: ..."``).
+
+    Raises:
+        RuntimeError: the consumer reported an error other than end-of-partition.
+        TimeoutError: nothing arrived for ``timeout_s``.
+    """
+    if ends.caught_up:
+        return
+    for batch in consume_batches(consumer, timeout_s):
+        for msg in batch:
+            if ends.note(msg):
+                if ends.caught_up:
+                    return
+                continue
+            err = msg.error()
+            if err is not None:
+                raise RuntimeError(f"{what} {msg.topic()}[{msg.partition()}] failed: {err}")
+            yield msg
 
 
 def watermarks(kafka: KafkaConfig, topic: str, partition: int, timeout_s: float = 10.0) -> tuple[int, int]:
@@ -62,21 +90,15 @@ def read_range(
     consumer = Consumer(consumer_config(kafka, None, **{"enable.partition.eof": True}))
     try:
         consumer.assign([TopicPartition(topic, partition, start)])
-        for batch in consume_batches(consumer, timeout_s):
-            for msg in batch:
-                err = msg.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        return
-                    raise RuntimeError(f"reading {topic}[{partition}] failed: {err}")
-                offset = msg.offset()
-                if offset is None or offset < start:
-                    continue
-                if end is not None and offset >= end:
-                    return
-                yield msg
-                if end is not None and offset + 1 >= end:
-                    return
+        for msg in read_to_end(consumer, PartitionEnds([TopicPartition(topic, partition)]), timeout_s, what="reading"):
+            offset = msg.offset()
+            if offset is None or offset < start:
+                continue
+            if end is not None and offset >= end:
+                return
+            yield msg
+            if end is not None and offset + 1 >= end:
+                return
     finally:
         consumer.close()
 

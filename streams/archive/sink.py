@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from streams.archive.errors import ArchiveError
@@ -21,6 +21,7 @@ from streams.archive.manifest import load_manifest, remove_orphans, save_manifes
 from streams.archive.writer import ArchiveWriter, WriterLimits
 from streams.clients import admin_config, consumer_config
 from streams.config import KafkaConfig
+from streams.follow import PartitionEnds
 
 __all__ = ["ArchiveResult", "archive_topics", "archived_headers", "topic_partitions"]
 
@@ -92,11 +93,12 @@ def archive_topics(
     writer = ArchiveWriter(root, manifest, limits)
     consumer = Consumer(consumer_config(kafka, None, **{"enable.partition.eof": True}))
     records = dict.fromkeys(topics, 0)
-    open_partitions = set(starts)
     try:
-        consumer.assign([TopicPartition(t, p, o) for (t, p), o in starts.items()])
+        assignment = [TopicPartition(t, p, o) for (t, p), o in starts.items()]
+        consumer.assign(assignment)
+        ends = PartitionEnds(assignment, reopen=True)  # the end of every partition at once
         idle = 0.0
-        while open_partitions:
+        while not ends.caught_up:
             messages = consumer.consume(batch_size, 0.5)
             if not messages:
                 idle += 0.5
@@ -105,15 +107,11 @@ def archive_topics(
                 continue
             idle = 0.0
             taken = 0
-            for msg in messages:
+            for msg in ends.records(messages):
                 err = msg.error()
-                tp = (msg.topic() or "", msg.partition() or 0)
                 if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        open_partitions.discard(tp)
-                        continue
                     raise KafkaException(err)
-                open_partitions.add(tp)
+                tp = (msg.topic() or "", msg.partition() or 0)
                 ts_type, ts = msg.timestamp()
                 writer.append(
                     ArchivedRecord(
