@@ -1,8 +1,9 @@
 """Hosts a :class:`~streams.batch_loop.BatchLoop` inside the faust worker, in its own thread.
 
 The loop's consumer blocks in librdkafka (GIL released); the faust event loop stays free for the web server and
-the faust agents. Every stage gets a thread of its own: the event loop's default executor has ``cpu_count + 4``
-threads, fewer than a worker's stages on a small machine, and a stage queued behind the others never starts.
+the concierge coroutine (Kairos has no faust agents: docs/architecture.md). Every stage gets a thread of its own:
+the event loop's default executor has ``cpu_count + 4`` threads, fewer than a worker's stages on a small machine,
+and a stage queued behind the others never starts.
 If the loop dies, the service crashes the worker: a supervisor restarts it and the stage's restart logic makes the
 replay exact. Each service reports its stage to :data:`streams.health.HEALTH` (``/healthz``, ``/readyz``).
 """
