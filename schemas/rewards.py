@@ -15,7 +15,12 @@ __all__ = ["Reward", "RewardComponent", "reward_id_for"]
 
 
 class RewardComponent(StrEnum):
-    """Which part of the reward a :class:`Reward` carries; ``composite`` is their weighted sum."""
+    """Which part of the reward a :class:`Reward` carries; ``composite`` is their weighted sum.
+
+    ``early`` is the composite as it stands once the components that close within the attribution's early horizon
+    (3 h by default: transaction value, conversion, penalty) are final, the slower ones (satisfaction, retention)
+    counted at their defaults: what the online learner learns from, days before the composite closes.
+    """
 
     TRANSACTION_VALUE = "transaction_value"
     CONVERSION = "conversion"
@@ -23,6 +28,7 @@ class RewardComponent(StrEnum):
     RETENTION = "retention"
     PENALTY = "penalty"
     COMPOSITE = "composite"
+    EARLY = "early"
 
 
 class Reward(Struct, frozen=True, kw_only=True):

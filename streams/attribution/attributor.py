@@ -339,6 +339,8 @@ class Attributor:
                 self._close_not_shown(pending, evicted=False)
         elif pending.is_open(component := COMPONENTS[index]):
             self._outbox.component(pending, component)
+            if pending.early_due:
+                self._outbox.early(pending)
             if len(pending.emitted) == len(COMPONENTS):
                 self._settle(pending, evicted=False)
 
@@ -376,6 +378,8 @@ class Attributor:
         for component in COMPONENTS:
             if pending.is_open(component):
                 self._outbox.component(pending, component)
+        if pending.early_due:
+            self._outbox.early(pending)
         self._settle(pending, evicted=True)
 
     def _enforce_bounds(self, user_key: str) -> None:

@@ -150,6 +150,11 @@ class AttributionConfig:
         dismiss_penalty: the penalty of one dismissal (raw, before the weight).
         quick_exit_s: a session end within this many seconds of the intervention being shown is penalised.
         quick_exit_penalty: that penalty (raw, before the weight).
+        early_horizon_s: the components whose window ends within this of the decision (with the defaults:
+            transaction value and conversion at 3 h, penalty at 30 min) make the decision's *early* reward, emitted
+            once they are all final: the composite with the slower components (satisfaction 24 h, retention 7 days)
+            at their defaults. The online learner learns from it (``learn.reward``), hours instead of a week after
+            the decision. With no component that short, the early reward is the composite.
         not_shown_reward: the composite reward of a decision never shown; ``None``: the composite of the
             components' defaults, i.e. what a shown decision that earned nothing gets.
         visit_event_types: event types whose first occurrence in a new session is a return visit.
@@ -193,6 +198,7 @@ class AttributionConfig:
     dismiss_penalty: float = 0.05
     quick_exit_s: float = 30.0
     quick_exit_penalty: float = 0.1
+    early_horizon_s: float = 10_800.0
     not_shown_reward: float | None = None
     visit_event_types: frozenset[str] = DEFAULT_VISIT_EVENT_TYPES
     max_pending: int = 200_000
@@ -212,7 +218,14 @@ class AttributionConfig:
         for name in ("half_life_s", "transaction_value_scale", "dedup_window_s", "session_memory_s"):
             value = getattr(self, name)
             _check(math.isfinite(value) and value > 0, f"{name} must be > 0")
-        for name in ("allowed_lateness_s", "activation_timeout_s", "dismiss_penalty", "quick_exit_s", "signup_value"):
+        for name in (
+            "allowed_lateness_s",
+            "activation_timeout_s",
+            "dismiss_penalty",
+            "quick_exit_s",
+            "signup_value",
+            "early_horizon_s",
+        ):
             value = getattr(self, name)
             _check(math.isfinite(value) and value >= 0, f"{name} must be >= 0")
         _check(math.isfinite(self.quick_exit_penalty) and self.quick_exit_penalty >= 0, "quick_exit_penalty >= 0")

@@ -103,6 +103,17 @@ class Outbox:
         pending.emitted[component] = (value, event_ids)
         self.rewards.append(reward_record(pending.info, component, value, event_ids, pending.windows[component][1]))
 
+    def early(self, pending: PendingDecision) -> None:
+        """Emit the early reward of a decision whose early components are all emitted (once): the composite with
+        the components still open at their defaults."""
+        config = self.config
+        values = {c: pending.emitted[c][0] if c in pending.early else config.rule(c).default for c in COMPONENTS}
+        event_ids = tuple(sorted({e for c in pending.early for e in pending.emitted[c][1]}))
+        at_us = max(pending.windows[c][1] for c in pending.early)
+        total = composite_value(values, config)
+        self.rewards.append(reward_record(pending.info, RewardComponent.EARLY, total, event_ids, at_us))
+        pending.early_sent = True
+
     def composite(self, pending: PendingDecision, *, evicted: bool) -> None:
         """Emit the composite of a decision whose components are all emitted."""
         values = {c: pending.emitted[c][0] for c in COMPONENTS}
@@ -118,6 +129,8 @@ class Outbox:
         total = config.not_shown_reward if config.not_shown_reward is not None else config.nothing_happened_reward
         at_us = pending.activation_deadline_us
         self.rewards.append(reward_record(pending.info, RewardComponent.COMPOSITE, total, (), at_us))
+        self.rewards.append(reward_record(pending.info, RewardComponent.EARLY, total, (), at_us))
+        pending.early_sent = True
         self.settled.append(Settled(pending.info, False, {RewardComponent.COMPOSITE: total}, evicted))
 
     def take(self) -> Emission:

@@ -92,6 +92,8 @@ class PendingDecision:
         clicked_us: when the shopper first clicked it (accepted the offer), else ``None``.
         tallies: per ``(component, tier)``, the credited outcomes.
         emitted: per emitted component, its value and contributing event ids.
+        early: the components of the early reward (:attr:`AttributionConfig.early_horizon_s`), in order.
+        early_sent: whether the early reward was emitted.
     """
 
     info: DecisionInfo
@@ -102,6 +104,8 @@ class PendingDecision:
     clicked_us: int | None = None
     tallies: dict[tuple[RewardComponent, int], Tally] = field(default_factory=dict)
     emitted: dict[RewardComponent, tuple[float, tuple[str, ...]]] = field(default_factory=dict)
+    early: tuple[RewardComponent, ...] = COMPONENTS
+    early_sent: bool = False
 
     @classmethod
     def open(cls, info: DecisionInfo, config: AttributionConfig) -> PendingDecision:
@@ -116,7 +120,14 @@ class PendingDecision:
             windows[component] = (start, end)
             closes[component] = end + micros(rule.backward_s)
         active = info.time_us if info.action.type is InterventionType.NONE else None
-        return cls(info, windows, closes, info.time_us + micros(config.activation_timeout_s), active)
+        horizon = info.time_us + micros(config.early_horizon_s)
+        early = tuple(c for c in COMPONENTS if windows[c][1] <= horizon) or COMPONENTS
+        return cls(info, windows, closes, info.time_us + micros(config.activation_timeout_s), active, early=early)
+
+    @property
+    def early_due(self) -> bool:
+        """Whether the early reward is ready and not sent: every early component emitted."""
+        return not self.early_sent and all(c in self.emitted for c in self.early)
 
     @property
     def last_close_us(self) -> int:

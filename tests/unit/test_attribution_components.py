@@ -31,6 +31,7 @@ SAT = RewardComponent.SATISFACTION
 RET = RewardComponent.RETENTION
 PEN = RewardComponent.PENALTY
 COMPOSITE = RewardComponent.COMPOSITE
+EARLY = RewardComponent.EARLY
 
 
 def shown(
@@ -263,7 +264,11 @@ def test_the_composite_is_the_weighted_sum_of_the_components() -> None:
     values = run(records, config).components("d1")
     expected = 2.0 * math.tanh(0.5) + 0.25 * 1.0 + 1.5 * 0.5 - 1.0 * 1.0 + 3.0 * -AttributionConfig().dismiss_penalty
     assert values[COMPOSITE] == pytest.approx(expected)
-    assert set(values) == {TV, CONV, SAT, RET, PEN, COMPOSITE}
+    assert set(values) == {TV, CONV, SAT, RET, PEN, COMPOSITE, EARLY}
+    # early: the components that close within 3 h (value and conversion in the decision's 30 min, penalty), the
+    # satisfaction and retention (24 h) at their defaults (0)
+    early = 2.0 * math.tanh(0.5) + 0.25 * 1.0 + 3.0 * -AttributionConfig().dismiss_penalty
+    assert values[EARLY] == pytest.approx(early)
 
 
 def test_nothing_happening_gives_the_defaults() -> None:

@@ -54,7 +54,7 @@ def test_by_default_every_shown_decision_before_the_purchase_gets_the_session_ou
 def test_a_decision_never_shown_gets_no_credit() -> None:
     result = run([decision("d1", 0), impression("i1", 1, "d1"), decision("d2", 100), purchase("e1", 200)])
     assert result.value("d1", CONV) == 1.0
-    assert result.components("d2") == {RewardComponent.COMPOSITE: 0.0}
+    assert result.components("d2") == {RewardComponent.COMPOSITE: 0.0, RewardComponent.EARLY: 0.0}
 
 
 def test_a_decision_shown_after_the_outcome_gets_no_credit() -> None:

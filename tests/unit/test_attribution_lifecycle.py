@@ -31,6 +31,7 @@ from tests.unit.test_attribution_kit import (
 TV = RewardComponent.TRANSACTION_VALUE
 CONV = RewardComponent.CONVERSION
 COMPOSITE = RewardComponent.COMPOSITE
+EARLY = RewardComponent.EARLY
 
 
 # -- activation -----------------------------------------------------------------------------------------------------
@@ -41,7 +42,10 @@ def test_a_decision_never_shown_earns_only_the_not_shown_composite() -> None:
     attributor.add_decision(decision("d1", 0))
     attributor.add_event(purchase("e1", 100))
     emission = attributor.drain()
-    assert [(r.component, r.value, r.outcome_event_ids) for r in emission.rewards] == [(COMPOSITE, 0.0, [])]
+    assert [(r.component, r.value, r.outcome_event_ids) for r in emission.rewards] == [
+        (COMPOSITE, 0.0, []),
+        (EARLY, 0.0, []),  # the learner's early reward: the same, nothing else will come
+    ]
     (settled,) = emission.settled
     assert settled.shown is False
     assert attributor.stats.not_shown == 1
@@ -50,7 +54,7 @@ def test_a_decision_never_shown_earns_only_the_not_shown_composite() -> None:
 
 def test_not_shown_reward_is_configurable() -> None:
     result = run([decision("d1", 0)], AttributionConfig(not_shown_reward=-0.1))
-    assert result.components("d1") == {COMPOSITE: -0.1}
+    assert result.components("d1") == {COMPOSITE: -0.1, EARLY: -0.1}
 
 
 def test_doing_nothing_is_shown_by_definition() -> None:
@@ -73,13 +77,14 @@ def test_a_click_alone_activates_but_earns_nothing() -> None:
         RewardComponent.RETENTION,
         RewardComponent.PENALTY,
         COMPOSITE,
+        EARLY,
     }
     assert result.value("d1", COMPOSITE) == 0.0
 
 
 def test_an_impression_after_the_activation_timeout_is_reported_and_the_decision_not_shown() -> None:
     result = run([decision("d1", 0), impression("i1", 301, "d1")])
-    assert result.components("d1") == {COMPOSITE: 0.0}
+    assert result.components("d1") == {COMPOSITE: 0.0, EARLY: 0.0}
     [(event_id, decision_id, reason)] = [(u.event.event_id, u.decision_id, u.reason) for u in result.unattributed]
     assert (event_id, decision_id, reason) == ("i1", "d1", UnattributedReason.UNKNOWN_DECISION)
 
@@ -93,7 +98,7 @@ def test_components_are_emitted_once_each_as_their_windows_close_then_the_compos
         assert feed(attributor, record) is Intake.ACCEPTED
     assert attributor.advance(at(1800 + 5 + 300)).rewards == ()  # not strictly past yet
     first = attributor.advance(at(1800 + 5 + 300 + 0.001)).rewards
-    assert [r.component for r in first] == [TV, CONV, RewardComponent.PENALTY]
+    assert [r.component for r in first] == [TV, CONV, RewardComponent.PENALTY, EARLY]  # all within 3 h: early
     assert all(r.final for r in first)
     assert first[0].event_time == at(1800)
     assert attributor.advance(at(86_400 + 305)).rewards == ()
@@ -204,7 +209,7 @@ def test_a_copy_of_a_decision_closed_as_not_shown_is_not_reopened() -> None:
     attributor = Attributor()
     attributor.add_decision(decision("d1", 0))
     attributor.add_event(purchase("e1", 1000))
-    assert [r.component for r in attributor.advance().rewards] == [COMPOSITE]
+    assert [r.component for r in attributor.advance().rewards] == [COMPOSITE, EARLY]
     assert attributor.add_decision(decision("d1", 0)) is Intake.DUPLICATE
     assert attributor.drain().rewards == ()
 
@@ -242,7 +247,7 @@ def test_a_user_holds_at_most_max_pending_per_user_decisions_oldest_closed_first
     assert len(attributor) == 2 and attributor.pending("d0") is None
     emission = attributor.advance()
     assert {r.decision_id for r in emission.rewards} == {"d0"}
-    assert len(emission.rewards) == 6
+    assert len(emission.rewards) == 7  # five components, early, composite
     assert [s.evicted for s in emission.settled] == [True]
     assert attributor.stats.evicted == 1
 
@@ -300,3 +305,23 @@ def test_invalid_component_rules_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(AttributionConfigError, match="must be"):
         ComponentRule(**kwargs)  # type: ignore[arg-type]
     assert issubclass(AttributionConfigError, ValueError)
+
+
+def test_the_early_reward_is_the_composite_with_the_slow_components_at_their_defaults() -> None:
+    records = [decision("d1", 0), impression("i1", 1, "d1"), purchase("e1", 100)]
+    result = run(records)
+    values = result.components("d1")
+    config = AttributionConfig()
+    slow = (RewardComponent.SATISFACTION, RewardComponent.RETENTION)
+    at_defaults = sum(config.rule(c).weight * (values[c] - config.rule(c).default) for c in slow)
+    assert values[EARLY] == pytest.approx(values[COMPOSITE] - at_defaults)
+    assert values[EARLY] > 0  # the purchase counts in it
+
+
+def test_with_no_component_inside_the_early_horizon_the_early_reward_is_the_composite() -> None:
+    attributor = Attributor(AttributionConfig(early_horizon_s=60.0))
+    for record in (decision("d1", 0), impression("i1", 1, "d1"), purchase("e1", 100)):
+        feed(attributor, record)
+    rewards = attributor.advance(at(7 * 86_400 + 301)).rewards
+    assert [r.component for r in rewards][-2:] == [EARLY, COMPOSITE]
+    assert rewards[-2].value == rewards[-1].value
