@@ -52,7 +52,14 @@ from serving.decision_builder import (
     record,
     trigger_context,
 )
-from serving.guardrails import GuardrailConfig, SharedGuardState, UserGuardState, apply_dismissal
+from serving.guardrails import (
+    FairnessConfig,
+    FairnessMonitor,
+    GuardrailConfig,
+    SharedGuardState,
+    UserGuardState,
+    apply_dismissal,
+)
 from serving.inference import InferenceUnavailableError
 from serving.learning import CheckpointError, decision_context, restore_weights
 from serving.models import ModelSuite
@@ -60,10 +67,28 @@ from serving.models.inputs import FeatureRow
 from serving.policy import ActionSpace, DQNPolicy, PPOPolicy, RulePolicy, StateEncoder, explain_many
 from serving.policy.neural_bandit import NeuralBandit
 from streams.catalogue import CatalogueTable
-from streams.metrics import DECISION_SECONDS, DECISIONS, DECISIONS_HELD_BACK, POLICY_MODEL_VERSION
+from streams.metrics import (
+    DECISION_SECONDS,
+    DECISIONS,
+    DECISIONS_HELD_BACK,
+    FAIRNESS_DISCOUNTS,
+    FAIRNESS_GAP,
+    FAIRNESS_GROUP_DECISIONS,
+    FAIRNESS_SETTING,
+    GUARDRAILS,
+    POLICY_MODEL_VERSION,
+)
 from streams.provenance import source_header
 
-__all__ = ["TRIGGER_TYPES", "DecideOptions", "DecisionStage", "PartitionGuards", "PolicyScorer", "ServedPolicy"]
+__all__ = [
+    "TRIGGER_TYPES",
+    "DecideOptions",
+    "DecisionStage",
+    "PartitionGuards",
+    "PolicyScorer",
+    "ServedPolicy",
+    "export_fairness",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +199,16 @@ class DecisionStage:
         self._client = client
         self._options = options or DecideOptions()
         self._group_of = group_of
+        self._fair_groups: dict[int, set[str]] = {}  # per partition: the groups whose gauges were set
+        fairness = guardrails.fairness
+        FAIRNESS_SETTING.clear()  # one decision stage per process: its settings only
+        for setting, value in (
+            ("max_gap", fairness.max_gap),
+            ("min_decisions", float(fairness.min_decisions)),
+            ("window_s", fairness.window_s),
+            ("group_lookup", float(group_of is not None)),
+        ):
+            FAIRNESS_SETTING.labels(fairness.attribute or "", setting).set(value)
         self._on_concierge = on_concierge
         self._clock = clock
         self._fallback = RulePolicy(encoder)
@@ -303,6 +338,7 @@ class DecisionStage:
             )
             part.users[key], part.shared = done.user, done.shared
             chosen.append(done)
+        self._export_fairness(pending, guards)
         # Every decision of the batch explained at once (one backward pass), then recorded and published in order.
         explanations = policy.explain(np.stack([p.state for p in prepared]), np.stack([c.vector for c in chosen]))
         window = self._options.attribution_window_s
@@ -321,11 +357,26 @@ class DecisionStage:
                 continue
             producer.produce(self._topic, encode(decision), key.encode(), item.partition, headers=headers)
             DECISIONS.labels(policy.source, decision.action.type.value).inc()
+            for rule, effect in done.effects:
+                GUARDRAILS.labels(rule.value, effect.value).inc()
             if self._on_concierge is not None and decision.action.type is InterventionType.CONCIERGE_MESSAGE:
                 trigger = item.context.event
                 self._on_concierge(decision, trigger.text if isinstance(trigger, ChatMessage) else "")
         DECISION_SECONDS.observe(time.perf_counter() - started)
         return len(prepared)
+
+    def _export_fairness(self, pending: list[_Pending], guards: Mapping[int, PartitionGuards]) -> None:
+        """Set the fairness gauges of the batch's partitions from their monitors, at their newest event time."""
+        config = self._guardrails.fairness
+        if config.attribute is None or self._group_of is None:  # no group, nothing counted
+            return
+        newest: dict[int, float] = {}
+        for item in pending:
+            t = item.context.event.event_time.timestamp()
+            newest[item.partition] = max(t, newest.get(item.partition, t))
+        for partition, now_s in newest.items():
+            seen = self._fair_groups.setdefault(partition, set())
+            export_fairness(partition, guards[partition].shared.fairness, now_s, config, seen)
 
     def _prepare(self, pending: _Pending, popular: tuple[str, ...]) -> Prepared:
         context = pending.context
@@ -399,6 +450,23 @@ class DecisionStage:
                 logger.debug("policy scoring fell back: %s", exc)
         scores = self._fallback.scores(states, vectors, valid)
         return list(scores), self._fallback_policy
+
+
+def export_fairness(
+    partition: int, monitor: FairnessMonitor, now_s: float, config: FairnessConfig, seen: set[str]
+) -> None:
+    """Set one partition's fairness gauges from its monitor at event time ``now_s``; a group in ``seen`` that left
+    the window is set to 0, and ``seen`` gains the groups set now."""
+    rates = monitor.rates(now_s)
+    label = str(partition)
+    for group in seen - rates.keys():
+        FAIRNESS_GROUP_DECISIONS.labels(label, group).set(0)
+        FAIRNESS_DISCOUNTS.labels(label, group).set(0)
+    for group, rate in rates.items():
+        FAIRNESS_GROUP_DECISIONS.labels(label, group).set(rate.decisions)
+        FAIRNESS_DISCOUNTS.labels(label, group).set(rate.discounts)
+    seen.update(rates)
+    FAIRNESS_GAP.labels(label).set(monitor.parity_gap(now_s, config))
 
 
 def _views(row: Mapping[str, Any]) -> float:

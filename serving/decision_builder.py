@@ -32,10 +32,12 @@ from schemas.fields import CURRENT_SCHEMA_VERSION
 from serving.guardrails import (
     GuardContext,
     GuardrailConfig,
+    GuardrailEffect,
     GuardrailLabel,
     SharedGuardState,
     UserGuardState,
     apply_decision,
+    effects,
     evaluate,
 )
 from serving.models.inputs import FeatureRow
@@ -242,6 +244,7 @@ class Chosen:
         user: the user's guard state after the decision.
         shared: the partition's shared guard state after the decision.
         mask: the candidates the guardrails allowed (padded), as the policy chose among them.
+        effects: what each applied guardrail did to the decision (see :func:`serving.guardrails.effects`).
     """
 
     prepared: Prepared
@@ -252,6 +255,7 @@ class Chosen:
     user: UserGuardState
     shared: SharedGuardState
     mask: npt.NDArray[np.bool_] | None = None
+    effects: tuple[tuple[GuardrailLabel, GuardrailEffect], ...] = ()
 
     @property
     def vector(self) -> F32:
@@ -288,7 +292,8 @@ def choose(
     scores = np.asarray(scores, dtype=np.float64)
     index, propensities = policy.choose(scores, mask, seed_for(prepared.decision_id))
     next_user, next_shared = apply_decision(user, shared, prepared.candidates[index].action, guard_context, guardrails)
-    return Chosen(prepared, scores, index, propensities, guarded.applied, next_user, next_shared, mask)
+    done = effects(guarded, [a.type for a in actions], scores)
+    return Chosen(prepared, scores, index, propensities, guarded.applied, next_user, next_shared, mask, done)
 
 
 def record(

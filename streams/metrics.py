@@ -19,9 +19,14 @@ __all__ = [
     "DECISIONS",
     "DECISIONS_HELD_BACK",
     "DECISION_SECONDS",
+    "FAIRNESS_DISCOUNTS",
+    "FAIRNESS_GAP",
+    "FAIRNESS_GROUP_DECISIONS",
+    "FAIRNESS_SETTING",
     "FEATURE_EVENTS",
     "FEATURE_ROWS_WRITTEN",
     "FEATURE_WRITE_SECONDS",
+    "GUARDRAILS",
     "INGEST_BATCH_SECONDS",
     "INGEST_EVENT_AGE_SECONDS",
     "INGEST_RECORDS",
@@ -109,6 +114,38 @@ DECISION_SECONDS = Histogram(
     "kairos_decision_batch_seconds",
     "Wall time to prepare, score, guard, choose and publish one batch's decisions",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    registry=REGISTRY,
+)
+GUARDRAILS = Counter(
+    "kairos_guardrails",
+    "Published decisions a guardrail masked candidates of, by rule and effect (blocked: only none was left; "
+    "changed: it masked the candidate the policy scored highest; masked: other candidates only)",
+    ["rule", "effect"],
+    registry=REGISTRY,
+)
+FAIRNESS_SETTING = Gauge(
+    "kairos_fairness_setting",
+    "The discount-parity rule's settings (max_gap, min_decisions, window_s, group_lookup 1/0), labelled with the "
+    "protected attribute ('' when the rule is off)",
+    ["attribute", "setting"],
+    registry=REGISTRY,
+)
+FAIRNESS_GROUP_DECISIONS = Gauge(
+    "kairos_fairness_window_decisions",
+    "Fairness monitor: decisions per group in its event-time window, per worker partition",
+    ["partition", "group"],
+    registry=REGISTRY,
+)
+FAIRNESS_DISCOUNTS = Gauge(
+    "kairos_fairness_window_discounts",
+    "Fairness monitor: discount offers per group in its event-time window, per worker partition",
+    ["partition", "group"],
+    registry=REGISTRY,
+)
+FAIRNESS_GAP = Gauge(
+    "kairos_fairness_parity_gap",
+    "Fairness monitor: highest minus lowest discount-offer rate among groups with min_decisions, per partition",
+    ["partition"],
     registry=REGISTRY,
 )
 CONCIERGE_MESSAGES = Counter(

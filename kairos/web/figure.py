@@ -35,13 +35,14 @@ def clean(value: float | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """One plot: Plotly traces and layout, a title, and a note under it (both plain text)."""
+    """One plot: Plotly traces and layout, a title, a note under it, and what an empty plot says (plain text)."""
 
     key: str
     title: str
     data: Sequence[Mapping[str, Any]]
     layout: Mapping[str, Any] = field(default_factory=dict)
     note: str = ""
+    empty_text: str = "no data yet"
 
     @property
     def empty(self) -> bool:
@@ -60,9 +61,8 @@ class Figure:
         for axis in ("xaxis", "yaxis"):  # long category names push the margin instead of being cut
             layout[axis] = {"automargin": True, **self.layout.get(axis, {})}
         if self.empty:
-            layout["annotations"] = [
-                {"text": "no data yet", "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
-            ]
+            note = {"text": text(self.empty_text), "showarrow": False, "xref": "paper", "yref": "paper"}
+            layout["annotations"] = [{**note, "x": 0.5, "y": 0.5}]
         return {"key": self.key, "title": self.title, "note": self.note, "data": list(self.data), "layout": layout}
 
 

@@ -13,6 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 from kairos.web.figure import Figure, Table, bars, lines
+from kairos.web.guardrail_figures import guardrail_figures
 from kairos.web.snapshot import History, Sample, Snapshot
 
 __all__ = ["histogram_quantile", "metric_figures", "metric_tables", "rates"]
@@ -174,6 +175,7 @@ def metric_figures(history: History | Sequence[Snapshot]) -> list[Figure]:
             lines(rates(snaps, "kairos_decisions_total", ("source",))),
             time_axis,
         ),
+        *guardrail_figures(snaps),
         _histogram(snap, "kairos_decision_batch_seconds", "decision_latency", "Decision batch latency"),
         _histogram(snap, "kairos_ingest_event_age_seconds", "event_age", "Freshness: event age at ingest", False),
         Figure(

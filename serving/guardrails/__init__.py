@@ -11,6 +11,7 @@ from serving.guardrails.config import (
     GuardrailConfig,
     Purpose,
 )
+from serving.guardrails.effects import GuardrailEffect, effects
 from serving.guardrails.errors import GuardrailConfigError, GuardrailError
 from serving.guardrails.fairness import FairnessMonitor, GroupRate
 from serving.guardrails.mask import RULE_ORDER, GuardrailLabel, GuardResult, evaluate, has_consent
@@ -37,6 +38,7 @@ __all__ = [
     "GuardResult",
     "GuardrailConfig",
     "GuardrailConfigError",
+    "GuardrailEffect",
     "GuardrailError",
     "GuardrailLabel",
     "InterventionRecord",
@@ -47,6 +49,7 @@ __all__ = [
     "apply_dismissal",
     "bucket_of",
     "discount_value",
+    "effects",
     "evaluate",
     "has_consent",
 ]
