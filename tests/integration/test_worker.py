@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from streams.reader import committed_total
 from tests.integration.kafka_io import produce_all
 from tests.integration.records import make_mix
 from tests.integration.test_ingest import assert_outputs_exact
+from tests.integration.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -24,15 +24,6 @@ def committed(settings: Settings) -> int:
     return committed_total(settings.kafka, settings.ingest.group_id, topics.raw_events, topics.partitions)
 
 
-def wait_committed(settings: Settings, at_least: int, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    total = committed(settings)
-    while total < at_least and time.monotonic() < deadline:
-        time.sleep(0.2)
-        total = committed(settings)
-    return total
-
-
 def test_worker_killed_mid_stream_and_restarted_is_exact(topics: Settings, tmp_path: Path) -> None:
     settings = load_settings(settings_to_env(topics), ingest={"batch_size": 100})
     mix = make_mix(12_000, seed=5, now=datetime.now(UTC))
@@ -40,26 +31,27 @@ def test_worker_killed_mid_stream_and_restarted_is_exact(topics: Settings, tmp_p
     n = len(mix.records)
 
     first = start_worker(settings, tmp_path / "worker-1.log")
-    try:
-        progress = wait_committed(settings, 1, timeout_s=60)
-        assert progress > 0, "the first worker never committed"
+    try:  # kill at the first commit seen: polled often, so the stream is still under way
+        progress = wait_until(lambda: committed(settings), 60, interval_s=0.05, what="the first worker's commits")
     finally:
         first.kill()  # a crash: no flush, no commit, no leave-group
     assert progress < n, "the kill came too late to interrupt the stream; lower the batch size"
 
     second = start_worker(settings, tmp_path / "worker-2.log")
-    try:
-        assert wait_committed(settings, n, timeout_s=120) == n
+    caught_up = ["0.0"] * settings.topics.partitions
+
+    def metrics_once_caught_up() -> str | None:  # the lag gauge refreshes once a second, also when idle
         metrics = second.metrics()
-        deadline = time.monotonic() + 15  # the lag gauge refreshes once a second, also when idle
-        while _lag(metrics) != ["0.0"] * settings.topics.partitions and time.monotonic() < deadline:
-            time.sleep(0.5)
-            metrics = second.metrics()
+        return metrics if _lag(metrics) == caught_up else None
+
+    try:
+        wait_until(lambda: committed(settings) >= n, 120, what=f"{n} records committed")
+        metrics = wait_until(metrics_once_caught_up, 15, interval_s=0.5, what="every partition's lag 0")
     finally:
         assert second.stop() == 0
+    assert committed(settings) == n
     assert_outputs_exact(settings, mix)
     assert 'kairos_dead_letters_total{reason="oversize",stage="ingest"}' in metrics
-    assert _lag(metrics) == ["0.0"] * settings.topics.partitions, "caught up: every partition's lag is 0"
 
 
 def _lag(metrics: str) -> list[str]:
