@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, Gauge
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from kairos.evaluation.report import evaluate, preset
@@ -22,13 +23,25 @@ from kairos.simulate import simulate_to_kafka
 from kairos.web.metric_figures import metric_figures, metric_tables
 from kairos.web.report import write_report
 from kairos.web.run_reports import write_evaluation_report
-from kairos.web.snapshot import History, snapshot_of_text
+from kairos.web.snapshot import History, snapshot_of_registry, snapshot_of_text
 from tests.integration.browser import chromium, console_errors, plots, screenshot, wait_for
 
 pytestmark = pytest.mark.integration
 
-# Figures the simulated shoppers must fill (decisions come from the fallback rules: no Triton in this test).
-DRAWN = ("k-events_per_s", "k-dead_letters", "k-decisions", "k-decision_latency", "k-event_age")
+HOSTILE = '<img src=x onerror="window.pwned=1">'
+
+# Figures the simulated shoppers must fill (decisions come from the fallback rules: no Triton in this test; unknown
+# consent denies personalised offers, so guardrails mask candidates of most decisions).
+DRAWN = (
+    "k-events_per_s",
+    "k-dead_letters",
+    "k-decisions",
+    "k-decision_latency",
+    "k-event_age",
+    "k-guardrails_by_rule",
+    "k-guardrails_over_time",
+)
+FAIRNESS = ("k-fairness_rates", "k-fairness_gap")
 
 
 def plots_when_drawn(driver: WebDriver, keys: tuple[str, ...], timeout_s: float = 60.0) -> dict[str, dict[str, Any]]:
@@ -71,6 +84,10 @@ def test_live_page_and_report_render_in_chromium(topics: Settings, tmp_path: Pat
                 assert drawn[key]["marks"] > 0, (key, drawn[key])
             table_rows = driver.execute_script("return document.querySelectorAll('#k-samples tr').length")
             assert table_rows > 10
+            for key in FAIRNESS:  # no protected attribute configured: the page says so instead of drawing
+                assert key in drawn, drawn
+                assert "fairness parity off" in annotation(driver, key)
+            assert "decide.fairness_attribute is empty" in note(driver, "k-fairness_rates")
             assert console_errors(driver) == []
             screenshot(driver, "live-page.png", tmp_path)
             with urllib.request.urlopen(f"{base}/live") as response:
@@ -92,6 +109,49 @@ def test_live_page_and_report_render_in_chromium(topics: Settings, tmp_path: Pat
             screenshot(driver, "run-report.png", tmp_path)
     finally:
         assert worker.stop() == 0
+
+
+def annotation(driver: WebDriver, key: str) -> str:
+    """The text of a plot's annotations (Plotly draws them as SVG text)."""
+    return str(driver.execute_script(f"return document.querySelector('#{key} .annotation')?.textContent || ''"))
+
+
+def note(driver: WebDriver, key: str) -> str:
+    """The note under a figure."""
+    return str(driver.execute_script(f"return document.querySelector('#{key} .note').textContent"))
+
+
+def test_fairness_figures_render_in_chromium(tmp_path: Path) -> None:
+    """With the rule on, the fairness figures draw the groups' rates and the gaps (a group's name is drawn as text)."""
+    registry = CollectorRegistry()
+    setting = Gauge("kairos_fairness_setting", "s", ["attribute", "setting"], registry=registry)
+    decisions = Gauge("kairos_fairness_window_decisions", "d", ["partition", "group"], registry=registry)
+    offers = Gauge("kairos_fairness_window_discounts", "o", ["partition", "group"], registry=registry)
+    gap = Gauge("kairos_fairness_parity_gap", "g", ["partition"], registry=registry)
+    for name, value in (("max_gap", 0.05), ("min_decisions", 100.0), ("group_lookup", 1.0)):
+        setting.labels("age_band", name).set(value)
+    history = History()
+    for step in range(5):
+        for partition, group in (("0", "18-34"), ("0", HOSTILE), ("1", "18-34")):
+            decisions.labels(partition, group).set(100 + 50 * step)
+            offers.labels(partition, group).set(5 + 4 * step + (3 if group == HOSTILE else 0))
+        gap.labels("0").set(0.01 * step)
+        gap.labels("1").set(0.0)
+        history.add(snapshot_of_registry(registry, 1_765_000_000.0 + 2 * step))
+    report = write_report(tmp_path / "fairness.html", "fairness", metric_figures(history), [])
+    with chromium(tmp_path / "profile") as driver:
+        driver.get(report.as_uri())
+        wait_for(driver, "document.body.dataset.rendered === '1'")
+        drawn = plots(driver)
+        for key in FAIRNESS:
+            assert drawn[key]["marks"] > 0, (key, drawn[key])
+        labels = driver.execute_script(
+            "return document.querySelector('#k-fairness_rates .xaxislayer-above').textContent"
+        )
+        assert HOSTILE in labels, "a group's name is drawn as text, not markup"
+        assert driver.execute_script("return document.querySelectorAll('#k-fairness_rates img').length") == 0
+        assert "'age_band'" in note(driver, "k-fairness_rates")
+        assert console_errors(driver) == []
 
 
 def test_evaluation_report_renders_in_chromium(tmp_path: Path) -> None:
