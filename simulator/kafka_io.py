@@ -131,7 +131,8 @@ class KafkaDecisionSource:
     Tansu's ListOffsets(latest) is wrong when the last batch holds more than one record, so "start at the end"
     cannot trust end offsets. :meth:`start` reads from the beginning to end-of-partition instead (Fetch's high
     watermark is right) and discards what it read; the simulation also ignores decisions for sessions it does
-    not know.
+    not know. These are the steps of the engine's ``streams/follow.py``, kept here because the simulator is a
+    client that imports only ``schemas`` (an import contract).
 
     Args:
         bootstrap: broker address.
