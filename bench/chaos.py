@@ -28,6 +28,7 @@ from confluent_kafka import Producer
 
 from bench.stack import bench_broker
 from kairos.processes import start_worker
+from kairos.progress import track
 from kairos.settings import Settings, load_settings
 from schemas.deadletter import dead_letter_from_record
 from simulator import Simulation, SimulationConfig
@@ -109,7 +110,7 @@ def run(*, kills: int, shoppers: int, gap_s: float, seed: int = 3, timeout_s: fl
         valid = {orjson.loads(r.value)["event_id"] for r in records if r.kind == "valid"}
 
         ready_s: list[float] = []
-        for life in range(kills + 1):
+        for life in track(range(kills + 1), "bench chaos: worker lives (SIGKILL after each but the last)", unit="life"):
             started = time.monotonic()
             worker = start_worker(settings, root / f"worker-{life}.log", ready_timeout_s=180)
             ready_s.append(round(time.monotonic() - started, 1))

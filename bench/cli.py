@@ -17,7 +17,7 @@ def _echo_json(obj: Any) -> None:
 
 @click.group()
 def bench() -> None:
-    """Benchmarks; the last line of each is one JSON object."""
+    """Benchmarks: progress on stderr (a bar on a terminal), one JSON object as the only line on stdout."""
 
 
 @bench.command("ingest")
@@ -105,8 +105,7 @@ def bench_learn(shoppers: int, duration: float, seeds: tuple[int, ...], window: 
     from bench.learn import run
 
     out = run(shoppers=shoppers, duration_s=duration, seeds=seeds, window_s=window)
-    _echo_json(out["learners"])
-    _echo_json(out["headline"])
+    _echo_json({**out["headline"], "learners": out["learners"]})
 
 
 @bench.command("chaos")

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from kairos.progress import track
 from kairos.serving import prepare_repository, triton_config
 from kairos.settings import Settings
 from schemas.catalogue import CatalogueItem
@@ -91,7 +92,7 @@ QUESTIONS: Final[tuple[tuple[str, Action], ...]] = (
 
 async def _answer_all(concierge: Concierge, timeout_s: float) -> list[dict[str, Any]]:
     rows = []
-    for n, (message, action) in enumerate(QUESTIONS):
+    for n, (message, action) in enumerate(track(QUESTIONS, "bench concierge: questions", unit="q")):
         began = time.perf_counter()
         turn = ChatTurn(session_id=f"s{n}", message=message, action=action, decision_id=f"d{n}")
         reply = (await concierge.answer(turn, timeout_s=timeout_s)).reply

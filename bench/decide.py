@@ -36,6 +36,7 @@ from bench.hop_floor import hop_floor
 from bench.loadgen import AnswerWatcher, offer_load, percentile
 from bench.stack import bench_broker
 from kairos.processes import start_worker
+from kairos.progress import progress, track
 from kairos.serving import policy_parts, prepare_repository, triton_config
 from kairos.settings import Settings, load_settings
 from schemas.codec import encode
@@ -76,10 +77,12 @@ def _warm_up(settings: Settings, shoppers: int, log: Callable[[str], None]) -> t
     topics = settings.topics
     group = f"{topics.namespace}-features"
     deadline = time.monotonic() + 300
-    while committed_total(settings.kafka, group, topics.events, topics.partitions) < len(records):
-        if time.monotonic() > deadline:
-            raise RuntimeError("warm-up: the feature stage did not catch up in 300 s")
-        time.sleep(1.0)
+    with progress("warm-up: events applied by the worker", total=len(records), unit="ev") as bar:
+        while (done := committed_total(settings.kafka, group, topics.events, topics.partitions)) < len(records):
+            bar.update(done - bar.n)
+            if time.monotonic() > deadline:
+                raise RuntimeError("warm-up: the feature stage did not catch up in 300 s")
+            time.sleep(1.0)
     log(f"warm-up: {len(records)} events applied")
     users = sorted({r.key.decode() for r in records})
     products = [p.product_id for p in sim.catalogue.products if p.in_stock]
@@ -153,9 +156,8 @@ def run(
             n = int(rate * seconds)
             watcher = AnswerWatcher(settings.kafka, settings.topics.interventions, partitions, _answer)
             try:
-                sent = offer_load(
-                    settings.kafka, settings.topics.raw_events, _triggers(users, products, n, seed=9), rate=rate
-                )
+                triggers = track(_triggers(users, products, n, seed=9), f"triggers at {rate:g}/s", total=n, unit="ev")
+                sent = offer_load(settings.kafka, settings.topics.raw_events, triggers, rate=rate)
                 watcher.wait_for(sent.due, timeout_s=30)
             finally:
                 watcher.close()
@@ -164,7 +166,8 @@ def run(
             if worker is not None:
                 worker.stop()
             triton.stop()
-        floor_sent, floor = hop_floor(settings, _triggers(users, products, n, seed=10), rate)
+        floor_triggers = track(_triggers(users, products, n, seed=10), "the broker's floor", total=n, unit="ev")
+        floor_sent, floor = hop_floor(settings, floor_triggers, rate)
     floor_lat = [(floor.arrived[k] - floor_sent.due[k]) * 1000 for k in floor_sent.due if k in floor.arrived]
     answered = [k for k in sent.due if k in watcher.arrived]
     latencies = [(watcher.arrived[k] - sent.due[k]) * 1000 for k in answered]

@@ -19,6 +19,7 @@ from featurestore.hot import FeatureCache
 from featurestore.reader import FeastSdkReader
 from featurestore.store import open_store
 from featurestore.writer import OnlineFeatureWriter
+from kairos.progress import track
 from schemas.codec import EventDecoder
 from schemas.features import PRODUCT_FEATURES, SESSION_FEATURES, USER_FEATURES, FeatureSpec
 from serving.models import ModelSuite
@@ -53,7 +54,7 @@ def _update_throughput(shoppers: int) -> tuple[float, int]:
     events = [decode(r.value) for r in sim.advance(sim.end) if r.kind == "valid"]
     state, models = FeatureState(), ModelSuite(seed=0)
     started = time.perf_counter()
-    for event in events:  # what the feature stage does per event, minus the I/O
+    for event in track(events, "feature updates", unit="ev"):  # the feature stage's work per event, minus the I/O
         keys = state.apply(event)
         if not keys.late:
             learn_from_event(models, state, event, keys)
@@ -89,7 +90,7 @@ def run(
             hot.read(user, session, cands)
             sdk.read(user, session, cands)
         hot_ns, sdk_ns = [], []
-        for user, session, cands in decisions:
+        for user, session, cands in track(decisions, "feature reads (hot copy, Feast SDK)", unit="read"):
             t0 = time.perf_counter_ns()
             hot.read(user, session, cands)
             t1 = time.perf_counter_ns()

@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from agents.ingest import IngestHandler
 from bench.records import generate_records
 from bench.stack import bench_broker
+from kairos.progress import progress
 from schemas.codec import EventDecoder
 from streams.batch_loop import BatchLoop
 from streams.clients import consumer_config, producer_config
@@ -34,10 +35,13 @@ __all__ = ["run"]
 
 def _preload(kafka: KafkaConfig, topic: str, records: list[tuple[bytes, bytes]]) -> None:
     producer = Producer(producer_config(kafka))
-    for i, (key, value) in enumerate(records):
-        producer.produce(topic, value, key)
-        if i % 20_000 == 0:
-            producer.poll(0)
+    with progress(f"pre-loading {topic}", total=len(records), unit="rec") as bar:
+        for i, (key, value) in enumerate(records):
+            producer.produce(topic, value, key)
+            if i % 20_000 == 0:
+                producer.poll(0)
+                bar.update(i - bar.n)
+        bar.update(len(records) - bar.n)
     if producer.flush(60):
         raise RuntimeError("pre-load not acknowledged")
 
@@ -48,6 +52,7 @@ def _passthrough(kafka: KafkaConfig, source: str, sink: str, n: int, batch_size:
     producer = Producer(producer_config(kafka, **{"enable.idempotence": True}))
     consumer.subscribe([source])
     done, started = 0, 0.0
+    bar = progress("raw passthrough", total=n, unit="rec")
     try:
         while done < n:
             batch = consumer.consume(batch_size, 0.05)
@@ -65,16 +70,20 @@ def _passthrough(kafka: KafkaConfig, source: str, sink: str, n: int, batch_size:
                 raise RuntimeError("passthrough: records not acknowledged")
             consumer.commit(offsets=[TopicPartition(source, p, o) for p, o in last.items()], asynchronous=False)
             done += len(batch)
+            bar.update(len(batch))
         return n / (time.perf_counter() - started)
     finally:
+        bar.close()
         consumer.close()
 
 
 def _kairos(kafka: KafkaConfig, topics: TopicsConfig, config: IngestConfig, n: int) -> tuple[float, int]:
     handler = IngestHandler(kafka, topics, config)
     marks: list[float] = []
+    bar = progress("kairos ingest", total=n, unit="rec")
 
-    def on_batch(_count: int, seconds: float) -> None:
+    def on_batch(count: int, seconds: float) -> None:
+        bar.update(count)
         now = time.perf_counter()
         if not marks:
             marks.append(now - seconds)
@@ -92,8 +101,11 @@ def _kairos(kafka: KafkaConfig, topics: TopicsConfig, config: IngestConfig, n: i
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    loop.run(stop)  # in this thread, so a profiler started here sees it
-    stop.set()
+    try:
+        loop.run(stop)  # in this thread, so a profiler started here sees it
+    finally:
+        stop.set()
+        bar.close()
     watcher.join()
     if loop.records < n:
         raise RuntimeError(f"ingest stopped after {loop.records} of {n} records")

@@ -26,6 +26,7 @@ import torch
 
 from bench.learners import RiverLinUCBPolicy, VowpalWabbitPolicy
 from kairos.evaluation import LoopConfig, LoopResult, loop_attribution, run_loop
+from kairos.progress import progress
 from kairos.serving import policy_parts
 from kairos.settings import Settings
 from serving.policy import Policy
@@ -104,14 +105,17 @@ def run(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the Triton server runs the policy (TORCH_NUM_THREADS=1); VW and River use one too
     try:
-        for name in LEARNERS:
-            results = []
-            for seed in seeds:
-                sim = SimulationConfig(shoppers=shoppers, duration_s=duration_s, seed=seed)
-                result = run_loop(sim, learner(name, settings, seed), settings=settings, config=config)
-                log(f"{name} seed={seed}: {result.summary()}")
-                results.append(result)
-            figures[name] = _figures(results)
+        with progress("bench learn", total=len(LEARNERS) * len(seeds), unit="run") as bar:
+            for name in LEARNERS:
+                results = []
+                for seed in seeds:
+                    bar.set_postfix_str(f"{name} seed={seed}")
+                    sim = SimulationConfig(shoppers=shoppers, duration_s=duration_s, seed=seed)
+                    result = run_loop(sim, learner(name, settings, seed), settings=settings, config=config)
+                    log(f"{name} seed={seed}: {result.summary()}")
+                    results.append(result)
+                    bar.update(1)
+                figures[name] = _figures(results)
     finally:
         torch.set_num_threads(threads)
     kairos, vw, river = figures["kairos"], figures["vw"], figures["river"]

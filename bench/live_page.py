@@ -25,6 +25,7 @@ import psutil
 from bench.browser import chromium
 from bench.stack import bench_broker
 from kairos.processes import WorkerProcess, start_worker
+from kairos.progress import next_step, progress
 from kairos.settings import load_settings
 from kairos.simulate import simulate_to_kafka
 from kairos.web.metric_figures import metric_figures, metric_tables
@@ -80,12 +81,16 @@ def _full_history_ms(text: str, repeats: int = 5) -> float:
 def _measure(worker: WorkerProcess, seconds: float, profile: Path) -> dict[str, Any]:
     process = psutil.Process(worker.pid)
     base = worker.metrics_url.removesuffix("/metrics")
-    closed = _cpu_pct(process, seconds)
-    with chromium(profile) as driver:
-        driver.get(f"{base}/live")
-        time.sleep(3.0)
-        opened = _cpu_pct(process, seconds)
-    closed_again = _cpu_pct(process, seconds)
+    with progress("bench page: CPU, page closed", total=3, unit="window") as bar:
+        closed = _cpu_pct(process, seconds)
+        next_step(bar, "bench page: CPU, page open in chromium")
+        with chromium(profile) as driver:
+            driver.get(f"{base}/live")
+            time.sleep(3.0)
+            opened = _cpu_pct(process, seconds)
+        next_step(bar, "bench page: CPU, page closed again")
+        closed_again = _cpu_pct(process, seconds)
+        bar.update(1)
     polls = []
     for _ in range(5):
         time.sleep(1.1)  # past the page's 1 s reuse: each fetch rebuilds the data

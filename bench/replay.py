@@ -32,6 +32,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from agents.follow_catalogue import CatalogueStage
 from bench.stack import bench_broker
 from featurestore.hot import FeatureCache
+from kairos.progress import next_step, progress
 from kairos.replay.command import replay
 from kairos.replay.compare import compare
 from kairos.replay.isolation import replay_settings
@@ -66,15 +67,17 @@ def _publish(settings: Settings, events: int, seed: int) -> int:
         producer.produce(settings.topics.catalogue, value, key, timestamp=stamp)
     n = 0
     step = _DURATION_S / 200
-    while n < events and sim.now < sim.end:
-        for record in sim.advance(min(sim.now + step, sim.end)):
-            sent = int((start + timedelta(seconds=record.sim_time)).timestamp() * 1000)  # create time: when sent
-            producer.produce(settings.topics.raw_events, record.value, record.key, timestamp=sent)
-            n += 1
-            if n % 10_000 == 0:
-                producer.poll(0)
-            if n >= events:
-                break
+    with progress("bench replay: publishing the simulated log", total=events, unit="ev") as bar:
+        while n < events and sim.now < sim.end:
+            for record in sim.advance(min(sim.now + step, sim.end)):
+                sent = int((start + timedelta(seconds=record.sim_time)).timestamp() * 1000)  # create time: when sent
+                producer.produce(settings.topics.raw_events, record.value, record.key, timestamp=sent)
+                n += 1
+                if n % 10_000 == 0:
+                    producer.poll(0)
+                    bar.update(10_000)
+                if n >= events:
+                    break
     if producer.flush(120):
         raise RuntimeError("the simulated log was not fully acknowledged")
     return n
@@ -181,12 +184,15 @@ def run(
         archived = archive_topics(settings.kafka, root, [settings.topics.raw_events, settings.topics.catalogue])
         archive_s = time.perf_counter() - t0
         log(f"archived {archived.records} in {archive_s:.1f} s")
-        reports = []
-        reports = [replay(settings, source=str(root), namespace="replay-1", policy=policy)]
-        log(f"replay-1: {reports[0].to_json()}")
-        live_s, live_cpu_s, committed = _live(settings, n, log)
-        reports.append(replay(settings, source=str(root), namespace="replay-2", policy=policy))
-        log(f"replay-2: {reports[1].to_json()}")
+        with progress("bench replay: replay-1", total=3, unit="pass") as bar:
+            reports = [replay(settings, source=str(root), namespace="replay-1", policy=policy)]
+            log(f"replay-1: {reports[0].to_json()}")
+            next_step(bar, "bench replay: live stages on the backlog")
+            live_s, live_cpu_s, committed = _live(settings, n, log)
+            next_step(bar, "bench replay: replay-2")
+            reports.append(replay(settings, source=str(root), namespace="replay-2", policy=policy))
+            log(f"replay-2: {reports[1].to_json()}")
+            next_step(bar, "bench replay: passes")
         first, second = (replay_settings(settings, r.namespace) for r in reports)
         identical = all(_bytes(first, stem) == _bytes(second, stem) for stem in ("interventions.v1", "rewards.v1"))
         versus = compare(load_side(settings, settings.topics.namespace), load_side(settings, "replay-1")).to_json()

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from kairos.progress import next_step, progress
 from serving.concierge import INTENT_CLASSES, load_examples
 from serving.inference import (
     ENCODER_MODEL,
@@ -276,7 +277,9 @@ def run(
     torch.jit.save(module, buffer)
     shape = (state_dim, pad_to, candidate_dim, candidates)
     env = locate_server_env(server_env)
+    bar = progress("bench triton: TorchScript forward", total=4, unit="step")
     results: dict[str, Any] = {"forward_us": _forward_us(module, shape, calls)}
+    next_step(bar, "bench triton: tritonserver direct")
     with tempfile.TemporaryDirectory(prefix="kairos-bench-triton-") as tmp:
         root = Path(tmp)
         repository = write_repository(root / "models", RepositoryConfig(policy_max_queue_delay_us=max_queue_delay_us))
@@ -292,6 +295,7 @@ def run(
         finally:
             server.stop()
         log(f"direct: {results['direct']} sync facade: {results['direct_sync_facade']}")
+        next_step(bar, "bench triton: PyTriton proxy")
 
         (root / "model.pt").write_bytes(buffer.getvalue())
         ports = [free_port() for _ in range(3)]
@@ -331,10 +335,12 @@ def run(
         direct_p50_over_forward=round(direct["p50_ms"] * 1e3 / results["forward_us"], 1),
         faster="direct" if direct["p50_ms"] <= proxy["p50_ms"] else "pytriton",
     )
+    next_step(bar, "bench triton: kairos_intent")
     results["intent"] = run_intent(calls=intent_calls, server_env=server_env, log=log)
-    print(json.dumps(results))
+    next_step(bar, "bench triton")
+    bar.close()
     return results
 
 
 if __name__ == "__main__":
-    run()
+    print(json.dumps(run()))

@@ -245,18 +245,21 @@ def dlq_redrive(ctx: click.Context, reason: str | None, group: str, dry_run: boo
     Only letters from topics publishers write (raw events, catalogue) go back; letters of derived topics (e.g. the
     attribution stage's, from the events topic) and truncated letters are refused: counted, never produced.
     """
+    from kairos.progress import progress
     from streams.deadletters import redrive
 
     settings: Settings = ctx.find_root().obj
     topics = settings.topics
-    result = redrive(
-        settings.kafka,
-        topics.dead_letters,
-        group,
-        sources={topics.raw_events, topics.catalogue},
-        reason=reason,
-        dry_run=dry_run,
-    )
+    with progress(f"scanning {topics.dead_letters}", unit="rec") as bar:
+        result = redrive(
+            settings.kafka,
+            topics.dead_letters,
+            group,
+            sources={topics.raw_events, topics.catalogue},
+            reason=reason,
+            dry_run=dry_run,
+            on_scanned=bar.update,
+        )
     _echo_json(
         {"scanned": result.scanned, "redriven": result.redriven, "skipped": result.skipped, "refused": result.refused}
     )

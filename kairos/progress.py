@@ -12,7 +12,7 @@ from typing import IO, TypeVar
 
 from tqdm import tqdm
 
-__all__ = ["ProgressBar", "enabled", "progress", "track"]
+__all__ = ["ProgressBar", "enabled", "next_step", "progress", "track"]
 
 T = TypeVar("T")
 ProgressBar = tqdm
@@ -36,3 +36,9 @@ def track(items: Iterable[T], desc: str, *, total: float | None = None, unit: st
         for item in items:
             yield item
             bar.update(1)
+
+
+def next_step(bar: tqdm, description: str) -> None:
+    """Count one step of a bar of steps (``unit="step"``) and name the one starting now."""
+    bar.update(1)
+    bar.set_description(description)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
@@ -91,6 +91,7 @@ def redrive(
     reason: str | None = None,
     dry_run: bool = False,
     timeout_s: float = 10.0,
+    on_scanned: Callable[[int], None] | None = None,
 ) -> RedriveResult:
     """Re-produce the dead letters of ``reason`` (every reason: ``None``) that ``group_id`` has not re-driven yet.
 
@@ -99,6 +100,7 @@ def redrive(
         reason: the reason to re-drive; letters of other reasons are passed over and stay pending in their own
             progress groups (:func:`progress_group`).
         dry_run: count only; produce and commit nothing.
+        on_scanned: called with 1 for each dead letter scanned (a progress bar's ``update``).
 
     Returns:
         The counts; refused letters (:func:`refusal`) are counted by why and committed past (they can never be
@@ -122,6 +124,8 @@ def redrive(
         ends: dict[int, int] = {}
         for msg in read_to_end(reader, PartitionEnds(assignment), timeout_s, what="reading dead letters from"):
             scanned += 1
+            if on_scanned is not None:
+                on_scanned(1)
             partition, offset = msg.partition() or 0, msg.offset() or 0
             ends[partition] = offset + 1
             letter = dead_letter_from_record(msg.key(), msg.value(), msg.headers())

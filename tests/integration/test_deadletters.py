@@ -29,8 +29,10 @@ def test_list_and_redrive_by_reason_once_per_group(topics: Settings) -> None:
 
     dlq, sources = topics.topics.dead_letters, {topics.topics.raw_events}
     wanted = mix.dead_reasons["wrong_type"]
-    result = redrive(topics.kafka, dlq, "redrive-test", sources=sources, reason="wrong_type")
+    ticks: list[int] = []
+    result = redrive(topics.kafka, dlq, "redrive-test", sources=sources, reason="wrong_type", on_scanned=ticks.append)
     assert (result.redriven, result.scanned, result.refused) == (wanted, sum(mix.dead_reasons.values()), {})
+    assert sum(ticks) == result.scanned, "the progress callback counts every letter scanned"
     assert result.skipped == sum(mix.dead_reasons.values()) - wanted
     again = redrive(topics.kafka, dlq, "redrive-test", sources=sources, reason="wrong_type")
     assert (again.scanned, again.redriven) == (0, 0)  # its progress was committed
