@@ -23,6 +23,7 @@ _DISCOUNTS = "kairos_fairness_window_discounts"
 _GAP = "kairos_fairness_parity_gap"
 _SETTING = "kairos_fairness_setting"
 _EFFECTS = ("blocked", "changed", "masked")
+_COLOURS = {"blocked": "#d62728", "changed": "#ff7f0e", "masked": "#9aa5b1"}
 _TIME_AXIS: dict[str, Any] = {"xaxis": {"type": "date"}}
 
 
@@ -143,8 +144,15 @@ def guardrail_figures(history: Sequence[Snapshot]) -> list[Figure]:
         Figure(
             "guardrails_by_rule",
             "Guardrails applied: decisions by rule and effect",
-            bars(by_effect, horizontal=True),
-            {"barmode": "stack", "yaxis": {"type": "category"}},
+            [
+                {**t, "marker": {"color": _COLOURS.get(e, "#1f77b4")}}
+                for e, t in zip(order, bars(by_effect, horizontal=True), strict=True)
+            ],
+            {
+                "barmode": "stack",
+                "yaxis": {"type": "category"},
+                "legend": {"orientation": "h", "y": -0.25, "traceorder": "normal"},
+            },
             "blocked: only none was left; changed: the rule masked the candidate the policy scored highest; "
             "masked: other candidates only (a decision counts once per rule that masked any of its candidates)",
         ),
