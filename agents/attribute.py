@@ -44,6 +44,7 @@ from streams.metrics import (
     ATTRIBUTION_UNATTRIBUTED,
     REWARDS,
 )
+from streams.pseudonym import erased_key
 from streams.reader import read_range
 
 __all__ = ["STAGE", "AttributionAssignmentError", "AttributionHandler"]
@@ -192,6 +193,8 @@ class AttributionHandler:
 
     def _arrive(self, msg: Message, state: AttributionPartition, arrivals: list[Arrival]) -> None:
         """Decode one record into ``arrivals``; a bad one is queued for the dead-letter topic."""
+        if erased_key(msg.key(), msg.headers()) is not None:
+            return  # an erasure record (kairos forget) is the feature stage's; nothing to attribute
         topic, offset = msg.topic() or "", msg.offset() or 0
         ts_type, ts = msg.timestamp()
         source = SourceRecord(

@@ -22,6 +22,11 @@ is loaded and the input is replayed from its offset up to where consumption resu
 re-writing) every row changed since. Product features need every partition's activity: events that change a
 product are re-keyed by product id to ``kairos.events.by-product.v1`` for the product stage
 (:mod:`agents.compute_product_features`).
+
+Erasure (``kairos forget``, docs/privacy.md): an erasure record on the events topic (a tombstone keyed by the
+shopper's pseudonym, header ``kairos.erase``) drops, in order with the shopper's events on the partition, the user
+state, the guard state and the hot row, and erases the user row from Feast's online store and parquet history; the
+triggers collected before it are decided first, so no later write brings any of it back.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from streams.config import KafkaConfig, TopicsConfig
 from streams.features import ChangedKeys, ClassifiedTextSignals, FeatureConfig, FeatureState, TextSignal
 from streams.metrics import FEATURE_EVENTS, MODEL_METRIC, TEXT_SIGNAL_SECONDS, TEXT_SIGNALS
 from streams.provenance import last_emitted_offset
+from streams.pseudonym import erased_key
 from streams.reader import read_range
 
 __all__ = [
@@ -83,6 +89,17 @@ class RowSink(Protocol):
     def offer(self, view: str, rows: dict[str, dict[str, Any]]) -> None: ...
 
     def flush(self) -> None: ...
+
+    def forget(self, view: str, keys: Iterable[str], join_key: str) -> None: ...
+
+
+class _Erasure:
+    """An erasure record of the events topic, decoded: the partition key it erases."""
+
+    __slots__ = ("user_key",)
+
+    def __init__(self, user_key: str) -> None:
+        self.user_key = user_key
 
 
 class TextClassifier(Protocol):
@@ -211,10 +228,15 @@ class FeatureHandler:
         replayed = 0
         changed: dict[str, set[str]] = {"user": set(), "session": set()}
         for chunk in _chunks(read_range(self._kafka, topic, partition, start, max(committed, 0)), _REPLAY_CHUNK):
-            events = [self._decode(msg.value() or b"") for msg in chunk]
+            records = [self._decode_record(msg) for msg in chunk]
+            events = [e for e in records if not isinstance(e, _Erasure)]
             self._read_chat(events)
             try:
-                for event in events:
+                for event in records:
+                    if isinstance(event, _Erasure):
+                        self._erase(event.user_key, state, guards)
+                        changed["user"].discard(event.user_key)
+                        continue
                     keys = state.apply(event)
                     if not keys.late:
                         _collect(keys, changed)
@@ -247,15 +269,15 @@ class FeatureHandler:
     def handle(self, messages: list[Message], producer: Producer) -> None:
         """Apply one batch, then publish the changed rows once per entity."""
         checkpoints = self.checkpoints
-        decoded: list[tuple[Message, Event | PoisonMessageError]] = []
+        decoded: list[tuple[Message, Event | _Erasure | PoisonMessageError]] = []
         for msg in messages:
             if checkpoints.covers(msg.partition() or 0, msg.offset() or 0):
                 continue
             try:
-                decoded.append((msg, self._decode(msg.value() or b"")))
+                decoded.append((msg, self._decode_record(msg)))
             except PoisonMessageError as exc:
                 decoded.append((msg, exc))
-        self._read_chat(e for _, e in decoded if not isinstance(e, PoisonMessageError))
+        self._read_chat(e for _, e in decoded if not isinstance(e, PoisonMessageError | _Erasure))
         try:
             late = self._apply(decoded, producer)
         finally:
@@ -281,7 +303,19 @@ class FeatureHandler:
             TEXT_SIGNALS.labels("lexicon", self._fallback_reason).inc(counts["lexicon"])
         self._signals.clear()
 
-    def _apply(self, decoded: list[tuple[Message, Event | PoisonMessageError]], producer: Producer) -> int:
+    def _decode_record(self, msg: Message) -> Event | _Erasure:
+        erased = erased_key(msg.key(), msg.headers())
+        return _Erasure(erased) if erased is not None else self._decode(msg.value() or b"")
+
+    def _erase(self, user_key: str, state: FeatureState, guards: PartitionGuards | None) -> None:
+        """Drop a shopper's user state, guard state and hot row, and erase their Feast row (online and history)."""
+        state.forget_user(user_key)
+        if guards is not None:
+            guards.users.pop(user_key, None)
+        self._cache.drop_users([user_key])
+        self._sink.forget(USER_VIEW, [user_key], "user_id")
+
+    def _apply(self, decoded: list[tuple[Message, Event | _Erasure | PoisonMessageError]], producer: Producer) -> int:
         """Apply decoded events (dead-lettering poison and late ones), decide, publish; returns the late count."""
         changed: dict[int, dict[str, set[str]]] = {}
         late: Counter[int] = Counter()
@@ -291,6 +325,14 @@ class FeatureHandler:
             state, models, guards = checkpoints.states[partition]
             if isinstance(event, PoisonMessageError):
                 self._dead_letter(producer, msg, event)
+                continue
+            if isinstance(event, _Erasure):
+                if self._decide is not None:  # the triggers before it are decided with the state before it
+                    self._decide.flush(producer, {p: g for p, (_, _, g) in checkpoints.states.items() if g is not None})
+                self._erase(event.user_key, state, guards)
+                changed.get(partition, {"user": set()})["user"].discard(event.user_key)
+                logger.info("features erased a user partition=%s offset=%s", partition, offset)
+                checkpoints.advance(partition, offset)
                 continue
             keys = state.apply(event)
             if keys.late:

@@ -3,6 +3,10 @@
 Runs on a :class:`streams.batch_loop.BatchLoop` inside the worker. Each output record keeps its input's partition
 and carries its provenance header, which makes a restart exact: the handler re-reads the output tails to skip what
 was already emitted and replays the input tail to rebuild its de-duplication window.
+
+With a pseudonymisation key (``privacy.pseudonymise``), every valid event is published with its ``user_id`` and
+``anonymous_id`` replaced by their keyed hashes (:mod:`streams.pseudonym`), re-encoded and keyed by the pseudonym,
+on its input partition: nothing downstream sees the publisher's ids (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from confluent_kafka import Message, Producer
 
 from agents.dead_letter import send_dead_letter
-from schemas.codec import EventDecoder
+from schemas.codec import EventDecoder, encode
 from schemas.errors import PoisonMessageError
 from schemas.events import Event
 from streams.config import IngestConfig, KafkaConfig, TopicsConfig
@@ -23,6 +27,7 @@ from streams.dedup import DedupWindow
 from streams.ingest import ClockRules, Ingestor, Verdict
 from streams.metrics import INGEST_EVENT_AGE_SECONDS, INGEST_RECORDS
 from streams.provenance import last_emitted_offset, source_header
+from streams.pseudonym import Pseudonymiser
 from streams.reader import read_range
 
 __all__ = ["IngestHandler", "PartitionState"]
@@ -44,7 +49,7 @@ class PartitionState:
 
 
 class IngestHandler:
-    """The ingest :class:`~streams.batch_loop.BatchHandler`."""
+    """The ingest :class:`~streams.batch_loop.BatchHandler`; ``pseudonym_key`` (a secret) pseudonymises ids."""
 
     def __init__(
         self,
@@ -53,8 +58,10 @@ class IngestHandler:
         config: IngestConfig,
         *,
         clock: Callable[[], float] = time.time,
+        pseudonym_key: bytes | None = None,
     ) -> None:
         self._kafka = kafka
+        self._pseudonymiser = Pseudonymiser(pseudonym_key) if pseudonym_key is not None else None
         self._config = config
         self._source = topics.raw_events
         self._events = topics.events
@@ -103,6 +110,7 @@ class IngestHandler:
         produce, events_topic = producer.produce, self._events
         source = self._source
         states = self.partitions
+        pseudonymiser = self._pseudonymiser
         valid = duplicate = replayed = rekeyed = 0
         dead = 0
         newest: Event | None = None
@@ -133,9 +141,13 @@ class IngestHandler:
                 continue
             if verdict is Verdict.VALID:
                 event: Event = payload  # type: ignore[assignment]
+                value = raw
+                if pseudonymiser is not None:
+                    event = pseudonymiser.event(event)
+                    value = encode(event)
                 produce(
                     events_topic,
-                    raw,
+                    value,
                     event.partition_key.encode(),
                     partition,
                     headers=[source_header(source, partition, offset)],

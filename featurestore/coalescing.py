@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 __all__ = ["CoalescingWriter"]
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 Row = Mapping[str, Any]
 WriteBatch = Callable[[str, list[Row]], None]
+EraseKeys = Callable[[str, list[str]], None]
 
 
 class CoalescingWriter:
@@ -37,6 +38,7 @@ class CoalescingWriter:
         write_history: appends one view's rows to the offline history (e.g. ``OnlineFeatureWriter.write_offline``).
         history_every_s: how often the accumulated history rows are appended.
         clock: monotonic seconds (injected for tests).
+        erase: deletes one view's rows of the given entity keys from the stores (e.g. ``OnlineFeatureWriter.erase``).
     """
 
     def __init__(
@@ -48,8 +50,10 @@ class CoalescingWriter:
         write_history: WriteBatch | None = None,
         history_every_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        erase: EraseKeys | None = None,
     ) -> None:
         self._write = write
+        self._erase = erase
         self._interval_s = interval_s
         self._on_written = on_written
         self._write_history = write_history
@@ -75,6 +79,26 @@ class CoalescingWriter:
             raise RuntimeError("feature store writer failed") from self._error
         with self._lock:
             self._pending.setdefault(view, {}).update(rows)
+
+    def forget(self, view: str, keys: Iterable[str], join_key: str) -> None:
+        """Erase ``keys`` of ``view``: their pending and history rows are dropped, then ``erase`` deletes what was
+        written (in order with every write: a row offered before cannot land after).
+
+        Args:
+            view: the feature view.
+            keys: entity keys to erase.
+            join_key: the view's join-key column (how history rows name their key).
+        """
+        gone = set(keys)
+        with self._write_lock:
+            with self._lock:
+                for key in gone:
+                    self._pending.get(view, {}).pop(key, None)
+            history = self._history.get(view)
+            if history:
+                self._history[view] = [row for row in history if row.get(join_key) not in gone]
+            if self._erase is not None and gone:
+                self._erase(view, sorted(gone))
 
     @property
     def pending(self) -> int:

@@ -32,6 +32,11 @@ class FeatureCache:
         target = {"user": self.users, "session": self.sessions, "product": self.products}[view]
         target.update(rows)
 
+    def drop_users(self, user_keys: Iterable[str]) -> None:
+        """Forget erased users' rows (``kairos forget``)."""
+        for key in user_keys:
+            self.users.pop(key, None)
+
     def drop_sessions(self, session_ids: Iterable[str]) -> None:
         """Forget ended sessions (their rows stay in Feast until the view's TTL)."""
         for session_id in session_ids:

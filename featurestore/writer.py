@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from feast import FeatureStore
 
+from featurestore.erasure import erase_history, erase_online
 from featurestore.errors import STORE_IO_ERRORS, FeatureRowError, FeatureStoreUnavailableError, UnknownFeatureViewError
 from featurestore.history import append_history
 from featurestore.views import EVENT_TIMESTAMP, ViewSpec, view_spec
@@ -75,6 +76,20 @@ class OnlineFeatureWriter:
         spec = _spec(view)
         append_history(self._offline_dir, spec, _frame(spec, rows))
         logger.debug("parquet offline write view=%s rows=%d", view, len(rows))
+
+    def erase(self, view: str, keys: Sequence[str]) -> None:
+        """Delete the rows of ``keys`` from the online store and the parquet history of ``view`` (an erasure).
+
+        Raises:
+            UnknownFeatureViewError: when ``view`` is not a Kairos view.
+            FeatureStoreUnavailableError: when the online store does not answer.
+        """
+        if not keys:
+            return
+        spec = _spec(view)
+        online = erase_online(self._store, spec, keys)
+        history = erase_history(self._offline_dir, spec, keys)
+        logger.info("feature erasure view=%s keys=%d online=%d history_rows=%d", view, len(keys), online, history)
 
 
 def _spec(view: str) -> ViewSpec:

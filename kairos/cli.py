@@ -150,6 +150,25 @@ def worker(ctx: click.Context) -> None:
 
 
 @cli.command()
+@click.argument("user_id")
+@click.option("--wait", "wait_s", type=float, default=60.0, show_default=True, help="Seconds to wait for the worker.")
+@click.pass_context
+def forget(ctx: click.Context, user_id: str, wait_s: float) -> None:
+    """Erase a shopper (the id as the publisher sends it): features, guard state, Feast rows (docs/privacy.md)."""
+    from kairos.privacy import forget_user
+
+    try:
+        result = forget_user(ctx.obj, user_id, wait_s=wait_s)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _echo_json(
+        {"user_key": result.user_key, "partition": result.partition, "offset": result.offset, "erased": result.erased}
+    )
+    if not result.erased:
+        raise click.ClickException(f"published, but the feature stage has not passed it within {wait_s:.0f}s")
+
+
+@cli.command()
 @click.option("--shoppers", type=int, default=200, show_default=True)
 @click.option("--duration", type=float, default=600.0, show_default=True, help="Simulated seconds.")
 @click.option("--seed", type=int, default=7, show_default=True)

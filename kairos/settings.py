@@ -19,6 +19,7 @@ import msgspec
 from schemas.errors import KairosError
 from streams.attribution import AttributionConfig, CreditRule
 from streams.config import BrokerConfig, IngestConfig, KafkaConfig, TopicsConfig
+from streams.pseudonym import MIN_KEY_BYTES
 
 __all__ = [
     "ENV_PREFIX",
@@ -26,6 +27,7 @@ __all__ = [
     "DecideConfig",
     "LearnConfig",
     "OnlineConfig",
+    "PrivacyConfig",
     "ReplayConfig",
     "ServingConfig",
     "Settings",
@@ -130,6 +132,55 @@ class ReplayConfig:
     metrics_port: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    """Pseudonymisation of shopper ids at ingest (docs/privacy.md). The key is a secret: from the environment
+    (``KAIROS_PRIVACY_KEY``) or a file (``key_file``), never logged and left out of ``repr``."""
+
+    pseudonymise: bool = False
+    key: str = field(default="", repr=False)
+    key_file: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse two sources of the key.
+
+        Raises:
+            SettingsError: both ``key`` and ``key_file`` are set.
+        """
+        if self.key and self.key_file:
+            raise SettingsError("set privacy.key or privacy.key_file, not both")
+
+    def load_key(self) -> bytes | None:
+        """The pseudonymisation key when ``pseudonymise`` is on, else ``None`` (a key file's trailing newline is
+        not part of the key).
+
+        Raises:
+            SettingsError: pseudonymisation is on without a key, the file cannot be read, or the key is shorter
+                than 32 bytes.
+
+        >>> PrivacyConfig().load_key() is None
+        True
+        >>> len(PrivacyConfig(pseudonymise=True, key="k" * 32).load_key())
+        32
+        >>> "k" * 32 in repr(PrivacyConfig(pseudonymise=True, key="k" * 32))
+        False
+        """
+        if not self.pseudonymise:
+            return None
+        if self.key:
+            secret = self.key.encode()
+        elif self.key_file:
+            try:
+                secret = Path(self.key_file).read_bytes().rstrip(b"\r\n")
+            except OSError as exc:
+                raise SettingsError(f"privacy.key_file {self.key_file} cannot be read: {exc.strerror}") from None
+        else:
+            raise SettingsError("privacy.pseudonymise is on but no key is set (KAIROS_PRIVACY_KEY or privacy.key_file)")
+        if len(secret) < MIN_KEY_BYTES:
+            raise SettingsError(f"the privacy key must be at least {MIN_KEY_BYTES} bytes (got {len(secret)})")
+        return secret
+
+
 _RULES = AttributionConfig()
 
 
@@ -213,6 +264,7 @@ class Settings:
     attribution: AttributionSettings = field(default_factory=AttributionSettings)
     learn: LearnConfig = field(default_factory=LearnConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
 
 _SECTION_TYPES = {
@@ -227,6 +279,7 @@ _SECTION_TYPES = {
     "attribution": AttributionSettings,
     "learn": LearnConfig,
     "replay": ReplayConfig,
+    "privacy": PrivacyConfig,
 }
 
 

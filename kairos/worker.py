@@ -71,7 +71,10 @@ def _stage_loop(
 
 def ingest_loop(settings: Settings) -> BatchLoop:
     """The ingest stage's batch loop, as the worker runs it."""
-    handler = IngestHandler(settings.kafka, settings.topics, settings.ingest)
+    secret = settings.privacy.load_key()
+    if secret is None:
+        logger.warning("privacy.pseudonymise is off: shopper ids go downstream as published (docs/privacy.md)")
+    handler = IngestHandler(settings.kafka, settings.topics, settings.ingest, pseudonym_key=secret)
     return _stage_loop(
         settings,
         "validate_events",
@@ -110,7 +113,7 @@ def _feast_writer(settings: Settings) -> CoalescingWriter:
         if writer is None:
             feast = OnlineFeatureWriter(open_store(config))
             writer = _FEAST_WRITERS[config.data_dir] = CoalescingWriter(
-                feast.write, on_written=_observe_write, write_history=feast.write_offline
+                feast.write, on_written=_observe_write, write_history=feast.write_offline, erase=feast.erase
             )
         return writer
 

@@ -202,7 +202,7 @@ def _build_stages(settings: Settings, policy: ReplayPolicy, clock: StreamClock) 
             kafka, topics, checkpoints, config=config, checkpoint_every_s=_NEVER, clock=clock
         )
     return _Stages(
-        ingest=IngestHandler(kafka, topics, settings.ingest, clock=clock),
+        ingest=IngestHandler(kafka, topics, settings.ingest, clock=clock, pseudonym_key=settings.privacy.load_key()),
         features=FeatureHandler(
             kafka, topics, cache, writer, checkpoints, decide=decide, checkpoint_every_s=_NEVER, clock=clock
         ),

@@ -223,6 +223,14 @@ class FeatureState:
         for session_id in over:
             del self._sessions[session_id]
 
+    def forget_user(self, user_key: str) -> bool:
+        """Drop everything held under a partition key (an erasure); returns whether there was anything.
+
+        Session and product state stay: sessions are keyed by their own id and end on their own, products are
+        shared by every shopper.
+        """
+        return self._users.pop(user_key, None) is not None
+
     def session_ids(self, now: datetime) -> Iterator[str]:
         """The sessions held and not over at ``now``."""
         t = to_micros(now)

@@ -41,6 +41,9 @@ class _NoSink:
     def flush(self) -> None:
         pass
 
+    def forget(self, view: str, keys: object, join_key: str) -> None:
+        pass
+
 
 def test_decisions_delivered_before_a_crash_are_not_published_again(topics: Settings, tmp_path: Path) -> None:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
