@@ -146,7 +146,10 @@ def worker(ctx: click.Context) -> None:
     from kairos.worker import run_worker
 
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; it must not see ours
-    run_worker(ctx.obj)
+    try:
+        run_worker(ctx.obj)
+    except SettingsError as exc:  # e.g. privacy.pseudonymise on without a key: fail closed
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.command()

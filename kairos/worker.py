@@ -279,6 +279,7 @@ def build_app(settings: Settings) -> faust.App:
 
 def run_worker(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; stages commit and leave their groups on the way out."""
+    settings.privacy.load_key()  # pseudonymisation on without a usable key: refuse to start (docs/privacy.md)
     torch.set_num_threads(settings.worker.torch_threads)
     app = build_app(settings)
     worker = faust.Worker(app, loglevel=settings.worker.log_level, quiet=True)
