@@ -1,13 +1,15 @@
 """learn: rewards and decision contexts in, a candidate policy learned online, promoted versions hot-swapped out.
 
 :class:`LearnStage` (one per deployment) reads every partition of ``kairos.decision_contexts.v1`` and
-``kairos.rewards.v1`` (final ``composite`` rewards only) and feeds the pure
-:class:`~serving.learning.OnlineLearner`. When the gate promotes the candidate, the stage checkpoints the version
+``kairos.rewards.v1`` (one component: the ``early`` reward by default, 3 h after a decision, not the ``composite``
+that closes after the 7-day retention window) and feeds the pure :class:`~serving.learning.OnlineLearner`; the
+contexts wait for their rewards in its context store (a SQLite file in production), committed with the contexts'
+offsets after every batch. When the gate promotes the candidate, the stage checkpoints the version
 (``<data_dir>/policies/<model_version>/``), publishes it to Triton (:class:`TritonPublisher`: TorchScript, then
 :func:`~serving.inference.swap_policy`; the old version serves until the new one is ready) and announces a
 :class:`~schemas.contexts.PolicyRelease` on the compacted ``kairos.policy.v1``. On a restart it resumes from its
-newest checkpoint: the weights, the rewards' positions, the contexts from the beginning (those whose rewards it
-already read expire unjoined).
+newest checkpoint: the weights and the rewards' positions; the contexts from the store's committed positions (from
+the beginning with a memory store); contexts whose rewards it already read expire unjoined.
 
 :class:`ReleaseFollower` (every worker) follows ``kairos.policy.v1`` from the beginning into a :class:`ReleaseBoard`,
 which hands each newer release to its subscribers (the decision stage's ``offer_release``).
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer
 
 from agents.dead_letter import send_dead_letter
 from schemas.codec import StructDecoder, encode
@@ -45,6 +47,7 @@ from serving.learning import (
 from serving.policy import Policy, export_torchscript
 from streams.clients import consumer_config, producer_config
 from streams.config import KafkaConfig, TopicsConfig
+from streams.follow import PartitionEnds, assign_all
 from streams.metrics import LEARN_PROPOSALS, LEARN_ROUNDS, POLICY_MODEL_VERSION
 
 __all__ = ["LearnStage", "PolicyPublisher", "ReleaseBoard", "ReleaseFollower", "TritonPublisher"]
@@ -153,15 +156,12 @@ class ReleaseFollower:
         """Follow until ``stop``; ``caught_up`` is set once every partition reached its end."""
         consumer = Consumer(consumer_config(self._kafka, None, **{"enable.partition.eof": True}))
         try:
-            partitions = _assign_all(consumer, [self._topic])
-            at_end: set[int] = set()
+            ends = PartitionEnds(assign_all(consumer, [self._topic]))
             while not stop.is_set():
-                for msg in consumer.consume(100, self._poll_timeout_s):
-                    if _is_eof(msg):
-                        at_end.add(msg.partition() or 0)
-                    elif msg.error() is None:
+                for msg in ends.records(consumer.consume(100, self._poll_timeout_s)):
+                    if msg.error() is None:
                         self._apply(msg)
-                if not self.caught_up.is_set() and at_end >= {p.partition for p in partitions}:
+                if ends.caught_up and not self.caught_up.is_set():
                     self.caught_up.set()
         finally:
             consumer.close()
@@ -187,6 +187,8 @@ class LearnStage(Generic[P]):
         checkpoints: the versions' folder.
         poll_timeout_s: how long one poll waits.
         clock: wall seconds, for dead letters and the proposal clock when no record came.
+        reward: the reward component learned from (``early``: hours after a decision; ``composite``: after the
+            longest window).
     """
 
     def __init__(
@@ -199,8 +201,10 @@ class LearnStage(Generic[P]):
         checkpoints: Path,
         poll_timeout_s: float = 0.2,
         clock: Callable[[], float] = time.time,
+        reward: RewardComponent = RewardComponent.EARLY,
     ) -> None:
         self._kafka = kafka
+        self._reward = reward
         self._topics = topics
         self.learner = learner
         self._publisher = publisher
@@ -239,10 +243,13 @@ class LearnStage(Generic[P]):
                 for msg in batch:
                     if msg.error() is None:
                         self._apply(msg)
+                if batch:
+                    self._commit_contexts()
                 self._propose()
         finally:
             consumer.close()
             self._producer.flush(10.0)
+            self.learner.join.contexts.close()
 
     def learn_batch(self, messages: Iterable[Message]) -> None:
         """Learn from ``messages`` (contexts and rewards, as :meth:`run` consumes them), then run the gate once: how
@@ -250,15 +257,21 @@ class LearnStage(Generic[P]):
         for msg in messages:
             if msg.error() is None:
                 self._apply(msg)
+        self._commit_contexts()
         self._propose()
 
+    def _commit_contexts(self) -> None:
+        topic = self._topics.decision_contexts
+        read = {key: offset for key, offset in self._positions.items() if key[0] == topic}
+        self.learner.join.contexts.commit(read)
+
     def _assign(self, consumer: Consumer) -> None:
-        """Contexts from the beginning (those joined before the checkpoint expire unjoined: their rewards are not
-        read again); rewards from the checkpoint's positions."""
-        partitions = _assign_all(consumer, [self._topics.decision_contexts, self._topics.rewards], assign=False)
-        for tp in partitions:
-            tp.offset = self._positions.get((tp.topic, tp.partition), tp.offset)
-        consumer.assign(partitions)
+        """Contexts from the store's committed positions (the beginning for a memory store); rewards from the
+        checkpoint's positions (contexts joined before the checkpoint expire unjoined: their rewards are not read
+        again)."""
+        rewards = {key: offset for key, offset in self._positions.items() if key[0] == self._topics.rewards}
+        starts = {**self.learner.join.contexts.positions(), **rewards}
+        assign_all(consumer, [self._topics.decision_contexts, self._topics.rewards], starts=starts)
 
     def _apply(self, msg: Message) -> None:
         topic = msg.topic() or ""
@@ -268,7 +281,7 @@ class LearnStage(Generic[P]):
                 joined = self.learner.observe_context(self._contexts(msg.value() or b""))
             else:
                 reward = self._rewards(msg.value() or b"")
-                if not reward.final or reward.component is not RewardComponent.COMPOSITE:
+                if not reward.final or reward.component is not self._reward:
                     return
                 joined = self.learner.observe_reward(reward.decision_id, reward.value, reward.event_time.timestamp())
         except PoisonMessageError as exc:
@@ -354,20 +367,3 @@ def _updates(policy: object) -> int:
             return value
     return 0
 
-
-def _assign_all(consumer: Consumer, topics: list[str], *, assign: bool = True) -> list[TopicPartition]:
-    """Every partition of ``topics`` from the beginning (assigned unless ``assign=False``)."""
-    partitions: list[TopicPartition] = []
-    for topic in topics:
-        metadata = consumer.list_topics(topic, timeout=10.0).topics[topic]
-        if metadata.error is not None:
-            raise RuntimeError(f"topic {topic}: {metadata.error}")
-        partitions.extend(TopicPartition(topic, p, -2) for p in sorted(metadata.partitions))
-    if assign:
-        consumer.assign(partitions)
-    return partitions
-
-
-def _is_eof(msg: Message) -> bool:
-    err = msg.error()
-    return err is not None and err.code() == KafkaError._PARTITION_EOF

@@ -22,6 +22,7 @@ from agents.learn import LearnStage, ReleaseBoard, TritonPublisher
 from featurestore.hot import FeatureCache
 from kairos.settings import Settings, SettingsError
 from schemas.decisions import Decision
+from schemas.rewards import RewardComponent
 from serving.concierge.intent import INTENT_CLASSES
 from serving.guardrails import FairnessConfig, GuardrailConfig
 from serving.inference import (
@@ -41,7 +42,7 @@ from serving.inference import (
     write_intent_model,
     write_repository,
 )
-from serving.learning import LearnerConfig, OnlineLearner
+from serving.learning import ContextStore, LearnerConfig, MemoryContexts, OnlineLearner, SqliteContexts
 from serving.policy import (
     DEFAULT_STRATUM,
     ActionSpace,
@@ -218,8 +219,26 @@ def learner_config(settings: Settings) -> LearnerConfig:
         margin=learn.margin,
         confidence=learn.confidence,
         estimator="snipw" if learn.estimator == "snipw" else "ipw",
+        join_capacity=learn.join_capacity,
         join_ttl_s=learn.join_ttl_s,
     )
+
+
+def check_join_ttl(settings: Settings) -> float:
+    """The delay of the reward the learner learns from; refuses a join ttl shorter than it.
+
+    Raises:
+        SettingsError: ``learn.join_ttl_s`` is shorter than the reward's delay: every context would expire before
+            its reward came, and the learner would never learn.
+    """
+    rules = settings.attribution.rules()
+    delay = rules.reward_delay_s(settings.decide.attribution_window_s, early=settings.learn.reward == "early")
+    if settings.learn.join_ttl_s < delay:
+        raise SettingsError(
+            f"learn.join_ttl_s={settings.learn.join_ttl_s:g} is shorter than the {settings.learn.reward} reward's "
+            f"delay ({delay:g} s of event time): contexts would expire before their rewards"
+        )
+    return delay
 
 
 def learn_stage(settings: Settings) -> LearnStage[ServedPolicy]:
@@ -229,8 +248,13 @@ def learn_stage(settings: Settings) -> LearnStage[ServedPolicy]:
     versions are swapped into the model repository ``serving.repository`` (which this process must be able to
     write: run the learner next to Triton).
     """
+    check_join_ttl(settings)
     parts = policy_parts(settings)
-    learner = OnlineLearner(parts.policy, learner_config(settings))
+    contexts: ContextStore = MemoryContexts(settings.learn.join_capacity)
+    if settings.learn.contexts_store == "sqlite":
+        store_path = Path(settings.worker.data_dir) / "learn" / "contexts.sqlite"
+        contexts = SqliteContexts(store_path, capacity=settings.learn.join_capacity)
+    learner = OnlineLearner(parts.policy, learner_config(settings), contexts=contexts)
     publisher = None
     if settings.serving.triton_url:
         shapes = (parts.encoder.state_dim, settings.decide.pad_to, parts.encoder.action_dim)
@@ -241,6 +265,7 @@ def learn_stage(settings: Settings) -> LearnStage[ServedPolicy]:
         learner,
         publisher=publisher,
         checkpoints=Path(settings.worker.data_dir) / "policies",
+        reward=RewardComponent(settings.learn.reward),
     )
 
 

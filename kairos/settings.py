@@ -116,7 +116,15 @@ class LearnConfig:
     margin: float = 0.01
     confidence: float = 0.95
     estimator: str = "snipw"
-    join_ttl_s: float = 7200.0
+    #: the reward learned from: ``early`` (the composite once the components within the attribution's early
+    #: horizon, 3 h, are final) or ``composite`` (after the longest window, 7 days with the defaults)
+    reward: Literal["early", "composite"] = "early"
+    #: where contexts wait for their rewards: a SQLite file ``<worker.data_dir>/learn/contexts.sqlite`` or memory
+    contexts_store: Literal["sqlite", "memory"] = "sqlite"
+    #: most contexts waiting (and rewards waiting for their context)
+    join_capacity: int = 20_000_000
+    #: event-time seconds a context waits; at least the reward's delay plus the attribution's lateness
+    join_ttl_s: float = 14_400.0
     replay_capacity: int = 50_000
     target_sync: int = 1000
     release_poll_s: float = 1.0
@@ -210,6 +218,7 @@ class AttributionSettings:
     satisfaction_weight: float = _RULES.satisfaction.weight
     retention_weight: float = _RULES.retention.weight
     penalty_weight: float = _RULES.penalty.weight
+    early_horizon_s: float = _RULES.early_horizon_s
 
     def __post_init__(self) -> None:
         """Reject rules the attributor would reject (at start, as a settings error).
@@ -241,6 +250,7 @@ class AttributionSettings:
             allowed_lateness_s=self.allowed_lateness_s,
             activation_timeout_s=self.activation_timeout_s,
             report_organic=self.report_organic,
+            early_horizon_s=self.early_horizon_s,
             **components,
         )
 

@@ -13,6 +13,7 @@ from serving.learning.checkpoint import (
     save_checkpoint,
 )
 from serving.learning.context import decision_context
+from serving.learning.contexts import ContextStore, MemoryContexts, SqliteContexts
 from serving.learning.errors import CheckpointError, LearningConfigError, LearningError
 from serving.learning.evaluation import GateEstimator, compare, logged_bandit, target_distribution
 from serving.learning.join import FeedbackJoin, JoinStats, Round, feedback_of
@@ -21,15 +22,18 @@ from serving.learning.learner import LearnerConfig, OnlineLearner, Proposal, is_
 __all__ = [
     "Checkpoint",
     "CheckpointError",
+    "ContextStore",
     "FeedbackJoin",
     "GateEstimator",
     "JoinStats",
     "LearnerConfig",
     "LearningConfigError",
     "LearningError",
+    "MemoryContexts",
     "OnlineLearner",
     "Proposal",
     "Round",
+    "SqliteContexts",
     "compare",
     "decision_context",
     "feedback_of",

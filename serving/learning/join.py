@@ -1,10 +1,11 @@
-"""Joins decision contexts with their final rewards by decision id, in bounded memory, purely.
+"""Joins decision contexts with their learning rewards by decision id, in bounded memory, purely.
 
-Contexts arrive right after their decisions; a decision's final reward arrives when its attribution window closes
-(minutes later), occasionally before the context (two topics, two consumers). Both sides wait in insertion-ordered
-stores bounded by ``capacity`` (the oldest entry is dropped first) and by ``ttl_s`` of event time behind the newest
-time seen (the watermark): a context whose reward never comes, or a reward whose context was lost, expires. Replayed
-copies (the same decision id again) are ignored once joined.
+Contexts arrive right after their decisions; a decision's learning reward (the attribution's ``early`` reward by
+default) arrives hours later, occasionally before the context (two topics, two consumers). Contexts wait in a
+:class:`~serving.learning.contexts.ContextStore` (memory, or a SQLite file for hours of contexts), early rewards in
+an insertion-ordered dict; both are bounded by ``capacity`` (the oldest entry is dropped first) and by ``ttl_s`` of
+event time behind the newest time seen (the watermark): a context whose reward never comes, or a reward whose context
+was lost, expires. Replayed copies (the same decision id again) are ignored once joined.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from schemas.contexts import DecisionContext
+from serving.learning.contexts import ContextStore, MemoryContexts
 from serving.learning.errors import LearningConfigError
 from serving.policy.base import Feedback
 
@@ -23,7 +25,7 @@ __all__ = ["FeedbackJoin", "JoinStats", "Round", "feedback_of"]
 
 @dataclass(frozen=True, slots=True)
 class Round:
-    """One joined decision: its context and the final reward it earned."""
+    """One joined decision: its context and the learning reward it earned."""
 
     context: DecisionContext
     reward: float
@@ -44,10 +46,12 @@ class FeedbackJoin:
     """Pending contexts and early rewards, joined by decision id (see the module docstring).
 
     Args:
-        capacity: most entries kept on each side.
-        ttl_s: event-time seconds an entry waits behind the watermark before it expires (at least the attribution
-            window plus the attributor's lateness).
+        capacity: most entries kept on each side (the contexts' when no ``store`` is given).
+        ttl_s: event-time seconds an entry waits behind the watermark before it expires (at least the learning
+            reward's delay, the attribution's early horizon, plus the attributor's lateness).
         remember: how many joined decision ids are remembered to ignore replayed copies.
+        store: where the contexts wait (default: :class:`~serving.learning.contexts.MemoryContexts` of
+            ``capacity``).
 
     Raises:
         LearningConfigError: a non-positive capacity, ttl or memory.
@@ -62,13 +66,20 @@ class FeedbackJoin:
     (True, 2.0)
     """
 
-    def __init__(self, *, capacity: int = 100_000, ttl_s: float = 7200.0, remember: int = 100_000) -> None:
+    def __init__(
+        self,
+        *,
+        capacity: int = 100_000,
+        ttl_s: float = 14_400.0,
+        remember: int = 100_000,
+        store: ContextStore | None = None,
+    ) -> None:
         if capacity < 1 or not ttl_s > 0 or remember < 1:
             raise LearningConfigError(f"join needs positive capacity, ttl and memory: {capacity=} {ttl_s=} {remember=}")
         self.capacity = capacity
         self.ttl_s = ttl_s
         self.remember = remember
-        self._contexts: OrderedDict[str, DecisionContext] = OrderedDict()
+        self.contexts: ContextStore = store if store is not None else MemoryContexts(capacity)
         self._rewards: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._joined: OrderedDict[str, None] = OrderedDict()
         self.watermark_s = float("-inf")
@@ -76,8 +87,8 @@ class FeedbackJoin:
 
     @property
     def pending_contexts(self) -> int:
-        """Contexts waiting for their reward."""
-        return len(self._contexts)
+        """Contexts held (a durable store also holds joined ones until they expire)."""
+        return len(self.contexts)
 
     @property
     def pending_rewards(self) -> int:
@@ -88,25 +99,22 @@ class FeedbackJoin:
         """Hold a context, or join it with its reward if that came first."""
         decision_id = context.decision_id
         self._advance(context.event_time.timestamp())
-        if decision_id in self._joined or decision_id in self._contexts:
+        if decision_id in self._joined or decision_id in self.contexts:
             self.stats.duplicates += 1
             return None
         early = self._rewards.pop(decision_id, None)
         if early is not None:
             return self._join(context, early[0])
-        self._contexts[decision_id] = context
-        if len(self._contexts) > self.capacity:
-            self._contexts.popitem(last=False)
-            self.stats.evicted += 1
+        self.stats.evicted += self.contexts.put(context)
         return None
 
     def add_reward(self, decision_id: str, value: float, event_time_s: float) -> Round | None:
-        """Join a final reward with its held context, or hold it until the context comes."""
+        """Join a learning reward with its held context, or hold it until the context comes."""
         self._advance(event_time_s)
         if decision_id in self._joined or decision_id in self._rewards:
             self.stats.duplicates += 1
             return None
-        context = self._contexts.pop(decision_id, None)
+        context = self.contexts.take(decision_id)
         if context is not None:
             return self._join(context, value)
         self._rewards[decision_id] = (value, event_time_s)
@@ -128,13 +136,8 @@ class FeedbackJoin:
             return
         self.watermark_s = time_s
         horizon = time_s - self.ttl_s
-        contexts, rewards = self._contexts, self._rewards
-        while contexts:
-            first = next(iter(contexts.values()))
-            if first.event_time.timestamp() >= horizon:
-                break
-            contexts.popitem(last=False)
-            self.stats.expired_contexts += 1
+        self.stats.expired_contexts += self.contexts.expire(horizon)
+        rewards = self._rewards
         while rewards:
             _value, seen_s = next(iter(rewards.values()))
             if seen_s >= horizon:

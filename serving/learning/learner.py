@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from schemas.contexts import DecisionContext
+from serving.learning.contexts import ContextStore
 from serving.learning.errors import LearningConfigError
 from serving.learning.evaluation import GateEstimator, compare
 from serving.learning.join import FeedbackJoin, Round, feedback_of
@@ -53,8 +54,9 @@ class LearnerConfig:
         max_weight: clip of the importance weights.
         n_bootstrap: bootstrap resamples of the gate.
         seed: the gate's bootstrap seed.
-        join_capacity: most contexts (and early rewards) waiting to be joined.
-        join_ttl_s: event-time seconds a context waits for its reward.
+        join_capacity: most contexts (of a memory store) and early rewards waiting to be joined.
+        join_ttl_s: event-time seconds a context waits for its reward (at least the learning reward's delay: the
+            attribution's early horizon, 3 h, plus its lateness).
 
     Raises:
         LearningConfigError: a value out of range.
@@ -72,7 +74,7 @@ class LearnerConfig:
     n_bootstrap: int = 1000
     seed: int = 12345
     join_capacity: int = 100_000
-    join_ttl_s: float = 7200.0
+    join_ttl_s: float = 14_400.0
 
     def __post_init__(self) -> None:
         """Reject values the learner cannot honour."""
@@ -127,14 +129,22 @@ class OnlineLearner(Generic[P]):
         policy: the version serving now (copied: the learner never mutates the caller's object).
         config: the knobs.
         model_version: the serving version number of ``policy``.
+        contexts: where contexts wait for their rewards (default: in memory, ``join_capacity`` of them).
     """
 
-    def __init__(self, policy: P, config: LearnerConfig | None = None, *, model_version: int = 1) -> None:
+    def __init__(
+        self,
+        policy: P,
+        config: LearnerConfig | None = None,
+        *,
+        model_version: int = 1,
+        contexts: ContextStore | None = None,
+    ) -> None:
         self.config = config or LearnerConfig()
         self.incumbent: P = copy.deepcopy(policy)
         self.candidate: P = copy.deepcopy(policy)
         self.model_version = model_version
-        self.join = FeedbackJoin(capacity=self.config.join_capacity, ttl_s=self.config.join_ttl_s)
+        self.join = FeedbackJoin(capacity=self.config.join_capacity, ttl_s=self.config.join_ttl_s, store=contexts)
         self.evaluation: deque[Round] = deque(maxlen=self.config.eval_window)
         self.updates = 0
         self.diverged = 0
@@ -151,7 +161,7 @@ class OnlineLearner(Generic[P]):
         return joined
 
     def observe_reward(self, decision_id: str, value: float, event_time_s: float) -> Round | None:
-        """Take a decision's final reward; learn from it if its context already came. Returns the joined round."""
+        """Take a decision's learning reward; learn from it if its context already came. Returns the joined round."""
         joined = self.join.add_reward(decision_id, value, event_time_s)
         if joined is not None:
             self._use(joined)

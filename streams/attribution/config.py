@@ -261,6 +261,25 @@ class AttributionConfig:
         """The longest configured window: the cap on a decision's own ``attribution_window_s``."""
         return max(w for c in COMPONENTS if (w := self.rule(c).window_s) is not None)
 
+    def reward_delay_s(self, decision_window_s: float, *, early: bool) -> float:
+        """Event-time seconds from a decision to its ``early`` (or ``composite``) reward: the last of the
+        components' closes (window plus backward window) plus the allowed lateness.
+
+        Args:
+            decision_window_s: the decision's own ``attribution_window_s``.
+            early: the early reward (else the composite).
+
+        >>> config = AttributionConfig()
+        >>> config.reward_delay_s(10_800, early=True), config.reward_delay_s(10_800, early=False)
+        (11105.0, 605100.0)
+        """
+        cap = self.longest_window_s
+        windows = {
+            c: (w if (w := self.rule(c).window_s) is not None else min(decision_window_s, cap)) for c in COMPONENTS
+        }
+        chosen = [c for c in COMPONENTS if windows[c] <= self.early_horizon_s] if early else []
+        return max(windows[c] + self.rule(c).backward_s for c in chosen or COMPONENTS) + self.allowed_lateness_s
+
     @property
     def max_backward_s(self) -> float:
         """The largest backward window of any component."""

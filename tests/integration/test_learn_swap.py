@@ -102,9 +102,9 @@ def _synthetic_rounds(settings: Settings, n: int) -> tuple[list[tuple[bytes, byt
             propensity=1.0 / K_SYNTHETIC,
         )
         reward = Reward(
-            reward_id=reward_id_for(context.decision_id, RewardComponent.COMPOSITE, [], final=True),
+            reward_id=reward_id_for(context.decision_id, RewardComponent.EARLY, [], final=True),
             decision_id=context.decision_id,
-            component=RewardComponent.COMPOSITE,
+            component=RewardComponent.EARLY,
             value=float(candidates[chosen, 0]),
             final=True,
             event_time=at + timedelta(seconds=1800),
