@@ -153,3 +153,47 @@ def test_the_feature_state_forgets_a_user_and_keeps_the_others() -> None:
     assert state.user_row(key, now) is None
     assert not state.forget_user(key)
     assert state.product_row(view.product_id, now) is not None  # products are everybody's
+
+
+class _Record:
+    """The parts of a confluent-kafka Message the attribution stage reads."""
+
+    def __init__(self, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
+        self._key, self._value, self._headers = key, value, headers
+
+    def topic(self) -> str:
+        return "kairos.events.v1"
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return 7
+
+    def timestamp(self) -> tuple[int, int]:
+        return 1, 1_700_000_000_000
+
+    def key(self) -> bytes:
+        return self._key
+
+    def value(self) -> bytes | None:
+        return self._value
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return self._headers
+
+
+@pytest.mark.parametrize(("headers", "rejected"), [([("kairos.erase", b"1")], 0), ([], 1)])
+def test_attribution_skips_an_erasure_record_but_dead_letters_a_bare_null(
+    tmp_path: Path, headers: list[tuple[str, bytes]], rejected: int
+) -> None:
+    from agents.attribute import AttributionHandler
+    from streams.attribution import AttributionPartition
+    from streams.config import KafkaConfig, TopicsConfig
+
+    handler = AttributionHandler(KafkaConfig(), TopicsConfig(), tmp_path)
+    state = AttributionPartition()
+    arrivals: list[Any] = []
+    handler._arrive(_Record(b"ab12", None, headers), state, arrivals)  # type: ignore[arg-type]
+    assert arrivals == []
+    assert len(state.release().rejections) == rejected
