@@ -12,9 +12,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from featurestore.config import FeatureStoreConfig
+from featurestore.erasure import erase_online
 from featurestore.hot import FeatureCache
 from featurestore.reader import FeastSdkReader
 from featurestore.store import open_store
+from featurestore.views import VIEWS
+from featurestore.writer import OnlineFeatureWriter
 from kairos.privacy import forget_user
 from kairos.settings import PrivacyConfig, Settings
 from kairos.worker import feature_loop, feature_store_config, ingest_loop
@@ -26,6 +30,7 @@ from streams.pseudonym import kafka_partition, pseudonymise
 from streams.reader import read_topic
 from tests.integration.kafka_io import produce_all
 from tests.integration.test_feature_stage import run_loop, simulated_events
+from tests.integration.test_featurestore import _row, config, redis_url  # noqa: F401 - fixtures (SQLite, Redis)
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +162,22 @@ def test_a_consent_revocation_holds_from_the_next_trigger(topics: Settings) -> N
     assert "consent_personalisation" in revoked.guardrails
     assert revoked.action.type not in PERSONALISED
     assert all(c.propensity == 0 for c in revoked.candidates if c.action.type in PERSONALISED)
+
+
+def test_erasing_one_user_leaves_the_others_in_either_online_store(config: FeatureStoreConfig) -> None:  # noqa: F811
+    store = open_store(config)
+    writer = OnlineFeatureWriter(store)
+    user, session = VIEWS[0], VIEWS[1]
+    tag = datetime.now(UTC).strftime("%H%M%S%f")  # a shared Redis may hold other tests' keys
+    now = datetime.now(UTC)
+    gone, kept = f"gone-{tag}", f"kept-{tag}"
+    writer.write(user.name, [_row(user, gone, 1, now), _row(user, kept, 2, now)])
+    writer.write(session.name, [_row(session, f"s-{tag}", 3, now)])
+    reader = FeastSdkReader(store)
+    assert all(v is not None for v in reader.read(gone, f"s-{tag}", [])["user"].values())
+    writer.erase(user.name, [gone])
+    got = reader.read(gone, f"s-{tag}", [])
+    assert all(v is None for v in got["user"].values())
+    assert all(v is not None for v in got["session"].values())  # another entity's row stays
+    assert all(v is not None for v in reader.read(kept, "none", [])["user"].values())
+    assert erase_online(store, user, [gone]) == 0  # nothing left to erase
