@@ -63,6 +63,19 @@ def bench_ope(n_sim: int, n_bootstrap: int, seed: int) -> None:
     _echo_json(run(n_sim=n_sim, n_bootstrap=n_bootstrap, seed=seed))
 
 
+@bench.command("obd")
+@click.option("--k", type=int, default=1, show_default=True, help="Show one of the k best items (1: greedy).")
+@click.option("--seed", type=int, default=0, show_default=True, help="The learners' initial weights.")
+@click.option("--n-bootstrap", type=int, default=2000, show_default=True)
+@click.option("--bootstrap-seed", type=int, default=12345, show_default=True)
+@click.option("--max-rounds", type=int, default=None, help="Use only the first random rounds (a quick run).")
+def bench_obd(k: int, seed: int, n_bootstrap: int, bootstrap_seed: int, max_rounds: int | None) -> None:
+    """A policy learned offline from the OBD sample's random logs (IPW/SNIPW/DM/DR on later rounds) vs Bernoulli TS."""
+    from bench.obd import run
+
+    _echo_json(run(k=k, seed=seed, n_bootstrap=n_bootstrap, bootstrap_seed=bootstrap_seed, max_rounds=max_rounds))
+
+
 @bench.command("decide")
 @click.option("--rate", type=float, default=1000.0, show_default=True, help="Offered trigger events per second.")
 @click.option("--seconds", type=float, default=20.0, show_default=True)
