@@ -219,7 +219,8 @@ def run(
 
     Returns:
         A JSON-ready dict: sizes, the selection, each learner's test estimates, random's and BTS's values, the
-        learned policy's difference to BTS (DR and IPW, independent bootstraps) and timings.
+        learned policy's difference to BTS in the test window (DR and IPW, independent bootstraps; better with
+        confidence when the interval's lower bound is above 0) and timings.
     """
     if not (0.0 < test_share < 1.0 and 0.0 < validation_share < 1.0):
         raise OPEConfigError(f"test_share and validation_share must be in (0, 1), got {test_share}, {validation_share}")
@@ -253,6 +254,7 @@ def run(
             "chosen": name == chosen,
             "validation_dr": validation[name],
             "matches": value.matches,
+            "matched_clicks": int(value.matched_reward),
             "distinct_items": int(np.unique(value.action_dist.argmax(axis=1)).shape[0]),
             **{e: _row(est.value, est.interval.lower, est.interval.upper) for e, est in value.estimates.items()},
         }
@@ -298,7 +300,8 @@ def _difference(learned: OffPolicyValue, estimator: str, other: F64, spec: Inter
     mine = bootstrap_values([learned.estimates[estimator].terms], spec.n_bootstrap, spec.seed)[0]
     theirs = bootstrap_values([RoundTerms(other)], spec.n_bootstrap, spec.seed + 1)[0]
     lower, upper = np.nanquantile(mine - theirs, [(1 - spec.level) / 2, (1 + spec.level) / 2])
-    return _row(learned.estimates[estimator].value - float(other.mean()), float(lower), float(upper))
+    row = _row(learned.estimates[estimator].value - float(other.mean()), float(lower), float(upper))
+    return {**row, "better_with_confidence": bool(lower > 0)}
 
 
 def _row(value: float, lower: float, upper: float) -> dict[str, Any]:

@@ -85,11 +85,14 @@ class OffPolicyValue:
         estimates: ``ipw``, ``snipw``, ``dm`` and ``dr`` (each with its interval).
         action_dist: the evaluated policy ``[n, K]``.
         matches: rounds whose logged action the policy could have taken (positive weight).
+        matched_reward: the reward summed over those rounds (with rare rewards, 0 makes IPW 0 and its bootstrap
+            interval degenerate at ``[0, 0]``: not evidence of a worthless policy, only of too few matches).
     """
 
     estimates: dict[str, Estimate]
     action_dist: F64
     matches: int
+    matched_reward: float
 
 
 def feedback(rounds: LoggedRounds, rows: I64) -> Iterator[Feedback]:
@@ -174,8 +177,8 @@ def evaluate(rounds: LoggedRounds, rows: I64, scores: F64, k: int, spec: Interva
         "dm": direct_method(log, dist, q_hat, spec=spec),
         "dr": doubly_robust(log, dist, q_hat, spec=spec),
     }
-    matches = int((dist[np.arange(rows.shape[0]), rounds.actions[rows]] > 0).sum())
-    return OffPolicyValue(estimates, dist, matches)
+    matched = dist[np.arange(rows.shape[0]), rounds.actions[rows]] > 0
+    return OffPolicyValue(estimates, dist, int(matched.sum()), float(rounds.rewards[rows][matched].sum()))
 
 
 def on_policy_value(rewards: F64, spec: IntervalSpec) -> tuple[float, float, float]:

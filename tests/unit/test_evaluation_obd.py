@@ -67,8 +67,12 @@ def test_the_obd_path_runs_end_to_end_on_a_subsample(random_log: ObdLog) -> None
     assert out["chosen"] == "mlp" and out["learners"]["mlp"]["chosen"]
     test_clicks = random_log.clicks[rounds["fit"] + rounds["validation"] : 1000]
     assert out["random_test"]["value"] == pytest.approx(test_clicks.mean(), abs=1e-6)
-    ipw = out["learners"]["mlp"]["ipw"]
+    mlp = out["learners"]["mlp"]
+    assert 0 <= mlp["matched_clicks"] <= test_clicks.sum() and mlp["matches"] <= rounds["test"]
+    ipw = mlp["ipw"]
     assert 0.0 <= ipw["ci"][0] <= ipw["value"] <= ipw["ci"][1] <= N_ITEMS / 5
     bts = load_obd(dataset_folder(), "bts")
     assert out["bts_week"]["value"] == pytest.approx(bts.clicks.mean(), abs=1e-6)
     assert 0 < rounds["bts_window"] < bts.n_rounds
+    diff = out["learned_minus_bts"]["ipw"]
+    assert diff["better_with_confidence"] == (diff["ci"][0] > 0)

@@ -51,6 +51,8 @@ def test_the_offline_learner_recovers_the_best_action_and_ope_values_it() -> Non
     scores = score(trained(rounds), rounds, test)
     value = evaluate(rounds, test, scores, 1, SPEC)
     assert (value.action_dist.argmax(axis=1) == BEST[contexts[test]]).all()
+    matched = rounds.actions[test] == BEST[contexts[test]]
+    assert value.matches == matched.sum() and value.matched_reward == rounds.rewards[test][matched].sum()
     uniform = P_BEST / ACTIONS + P_OTHER * (ACTIONS - 1) / ACTIONS
     for name in ("ipw", "snipw", "dr"):
         estimate = value.estimates[name]
