@@ -97,8 +97,10 @@ def load_obd(folder: Path, policy: str = "random", campaign: str = "all") -> Obd
     rows = _read_csv(base / f"{campaign}.csv")
     items_rows = _read_csv(base / "item_context.csv")
     try:
-        rows.sort(key=lambda r: r["timestamp"])
-        timestamps = np.array([datetime.fromisoformat(r["timestamp"]).timestamp() for r in rows])
+        stamps = [datetime.fromisoformat(r["timestamp"]).timestamp() for r in rows]
+        order = np.argsort(np.array(stamps), kind="stable")
+        rows = [rows[i] for i in order]
+        timestamps = np.array(stamps)[order]
         items = np.array([int(r["item_id"]) for r in rows], dtype=np.int64)
         slots = np.array([int(r["position"]) - 1 for r in rows], dtype=np.int64)
         clicks = np.array([float(r["click"]) for r in rows])
