@@ -84,6 +84,7 @@ __all__ = [
     "TRIGGER_TYPES",
     "DecideOptions",
     "DecisionStage",
+    "FirstPolicy",
     "PartitionGuards",
     "PolicyScorer",
     "ServedPolicy",
@@ -109,6 +110,29 @@ class PolicyScorer(Protocol):
         self, states: npt.ArrayLike, candidates: npt.ArrayLike, mask: npt.ArrayLike, timeout_s: float | None = None
     ) -> npt.NDArray[np.float32]:
         """Scores ``[N, K]`` of N decisions (raises ``InferenceUnavailableError`` when there is no answer)."""
+        ...
+
+
+class FirstPolicy(Protocol):
+    """What decides before any learned release: scores, an exact stochastic choice, a name and version to log."""
+
+    name: str
+
+    @property
+    def version(self) -> str:
+        """The version decisions log."""
+        ...
+
+    def scores(
+        self, state: npt.NDArray[np.float32], candidates: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.float64]:
+        """Scores ``[N, K]``."""
+        ...
+
+    def choose(
+        self, scores: npt.NDArray[np.float64], mask: npt.NDArray[np.bool_], seed: int
+    ) -> tuple[int, npt.NDArray[np.float64]]:
+        """The chosen index and every candidate's propensity."""
         ...
 
 
@@ -164,6 +188,8 @@ class DecisionStage:
         clock: monotonic seconds (injected for tests).
         contexts_topic: where each decision's context goes for the learner (``None``: not published).
         model_version: the Triton version ``policy`` is (requests are pinned to it once a release was adopted).
+        first: who decides until the first learned release is adopted (production: the rules with a small, exact
+            exploration, whose logs the learner trains the first version from); ``None``: ``policy`` from the start.
     """
 
     def __init__(
@@ -183,6 +209,7 @@ class DecisionStage:
         clock: Callable[[], float] = time.monotonic,
         contexts_topic: str | None = None,
         model_version: int = 1,
+        first: FirstPolicy | None = None,
     ) -> None:
         self._topic = interventions_topic
         self._contexts_topic = contexts_topic
@@ -226,6 +253,12 @@ class DecisionStage:
             self._fallback.choose,
             lambda s, _c: self._fallback.explain_many(s),
         )
+        self._first = first
+        self._first_policy = (
+            None
+            if first is None
+            else DecisionPolicy(first.name, first.version, "rules", first.choose, self._fallback_policy.explain)
+        )
 
     def _decision_policy(self, policy: ServedPolicy) -> DecisionPolicy:
         names = self._encoder.state_names
@@ -237,6 +270,12 @@ class DecisionStage:
     def policy(self) -> ServedPolicy:
         """The local copy of the served policy."""
         return self._policy
+
+    @property
+    def first_version(self) -> str | None:
+        """The version of the policy deciding until the first learned release (``None`` once one was adopted, or
+        when the served policy decides from the start)."""
+        return None if self._first is None else self._first.version
 
     def offer_release(self, release: PolicyRelease) -> None:
         """Note a promoted version (thread-safe); the next :meth:`flush` adopts it if it is newer than the copy."""
@@ -258,6 +297,9 @@ class DecisionStage:
             logger.warning("policy release model_version=%s not adopted: %s", release.model_version, exc)
             return
         self._policy, self._served = policy, self._decision_policy(policy)
+        if self._first is not None:
+            logger.info("the first learned release replaces %s", self._first.version)
+            self._first = self._first_policy = None
         self.model_version = release.model_version
         if self._client is not None:
             self._client.model_version = str(release.model_version)
@@ -436,6 +478,8 @@ class DecisionStage:
         states = np.stack([p.state for p in prepared])
         vectors = np.stack([p.vectors for p in prepared])
         valid = np.stack([p.valid for p in prepared])
+        if self._first is not None and self._first_policy is not None:  # no learned release yet
+            return list(self._first.scores(states, vectors, valid)), self._first_policy
         if self._client is not None:
             try:
                 out: list[npt.NDArray[np.float64]] = []

@@ -309,7 +309,7 @@ class LearnStage(Generic[P]):
         """Log the verdict; on promotion serve, checkpoint and announce the version. False if it could not serve."""
         self.proposals.append(proposal)
         LEARN_PROPOSALS.labels("promoted" if proposal.promoted else "kept").inc()
-        logger.info("policy gate %s: %s", proposal.candidate_version, proposal.decision.reason)
+        logger.info("policy gate %s: %s", proposal.candidate_version, proposal.reason)
         if not proposal.promoted:
             return True
         learner = self.learner
@@ -323,7 +323,7 @@ class LearnStage(Generic[P]):
         learner.model_version = version
         self._checkpoint(version, proposal)
         if self._publisher is not None:  # workers pin Triton to an announced version: only announce what serves
-            self._announce(version, proposal.decision.reason)
+            self._announce(version, proposal.reason)
         POLICY_MODEL_VERSION.labels("learn").set(version)
         self.promoted.set()
         return True
@@ -338,7 +338,7 @@ class LearnStage(Generic[P]):
             "policy_name": incumbent.name,
             "policy_version": incumbent.version,
             "updates": _updates(incumbent),
-            "gate": proposal.decision.reason,
+            "gate": proposal.reason,
             "rounds": proposal.rounds,
             "positions": positions,
         }
@@ -366,4 +366,3 @@ def _updates(policy: object) -> int:
         if isinstance(value, int):
             return value
     return 0
-

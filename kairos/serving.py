@@ -48,6 +48,8 @@ from serving.policy import (
     ActionSpace,
     DQNPolicy,
     PPOPolicy,
+    RulePolicy,
+    SafePolicy,
     StateEncoder,
     StratifiedReplayBuffer,
     export_torchscript,
@@ -151,8 +153,11 @@ def decision_stage(
         else None
     )
     policy = parts.policy
-    if local is not None:
+    first = None
+    if local is not None:  # a replay decides with the policy it was given
         policy, client = local
+    elif decide.first_policy == "rules":
+        first = exploring_rules(parts.encoder, decide.rules_epsilon, decide.rules_holdout)
     stage = DecisionStage(
         settings.topics.interventions,
         policy=policy,
@@ -171,10 +176,21 @@ def decision_stage(
         on_concierge=on_concierge,
         clock=clock,
         contexts_topic=settings.topics.decision_contexts if settings.learn.contexts else None,
+        first=first,
     )
     if releases is not None:
         releases.subscribe(stage.offer_release)
     return stage
+
+
+def exploring_rules(encoder: StateEncoder, epsilon: float, holdout: float) -> SafePolicy:
+    """The rules with ε-greedy exploration over arms and a control group on ``none``, exact propensities: a
+    :class:`~serving.policy.SafePolicy` that has seen no data (it learns nothing here) is exactly that.
+
+    Raises:
+        PolicyConfigError: ``epsilon`` or ``holdout`` out of range.
+    """
+    return SafePolicy(RulePolicy(encoder), encoder, epsilon=epsilon, holdout=holdout, name="rules")
 
 
 def triton_config(settings: Settings, *, free_ports: bool = False) -> TritonConfig:
@@ -254,7 +270,8 @@ def learn_stage(settings: Settings) -> LearnStage[ServedPolicy]:
     if settings.learn.contexts_store == "sqlite":
         store_path = Path(settings.worker.data_dir) / "learn" / "contexts.sqlite"
         contexts = SqliteContexts(store_path, capacity=settings.learn.join_capacity)
-    learner = OnlineLearner(parts.policy, learner_config(settings), contexts=contexts)
+    baseline = RulePolicy(parts.encoder) if settings.learn.vs_rules else None
+    learner = OnlineLearner(parts.policy, learner_config(settings), contexts=contexts, baseline=baseline)
     publisher = None
     if settings.serving.triton_url:
         shapes = (parts.encoder.state_dim, settings.decide.pad_to, parts.encoder.action_dim)

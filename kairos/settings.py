@@ -99,6 +99,14 @@ class DecideConfig:
     global_discount_budget: float = 2000.0
     fairness_attribute: str = ""
     fairness_max_gap: float = 0.05
+    #: who decides until the first learned release: ``rules`` (the rules with ε-exploration over arms and a control
+    #: group, exact propensities logged: what the learner trains the first version from) or ``served`` (the served
+    #: policy's initial version, untrained)
+    first_policy: Literal["rules", "served"] = "rules"
+    #: the rules' exploration share, spread evenly over the arms allowed (the rules' own arm included)
+    rules_epsilon: float = 0.1
+    #: the rules' control group: this share of the decisions shows nothing (``none``)
+    rules_holdout: float = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +124,8 @@ class LearnConfig:
     margin: float = 0.01
     confidence: float = 0.95
     estimator: str = "snipw"
+    #: the gate also requires the candidate to beat the rules (SNIPW, same held-out rounds, lower bound above 0)
+    vs_rules: bool = True
     #: the reward learned from: ``early`` (the composite once the components within the attribution's early
     #: horizon, 3 h, are final) or ``composite`` (after the longest window, 7 days with the defaults)
     reward: Literal["early", "composite"] = "early"

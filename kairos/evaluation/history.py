@@ -1,8 +1,9 @@
 """History to learn from before going live: the rules logged with a small exact exploration, on other populations.
 
 A shop that runs Kairos's rules with ε-greedy exploration over arms and a control group that sees nothing
-(:class:`~serving.policy.SafePolicy` with no data *is* the rules plus ε) logs every decision with exact
-propensities; those logs train the first policy version offline. ``kairos evaluate`` does the same in process:
+(:class:`~serving.policy.SafePolicy` with no data *is* the rules plus ε; what a deployment's decision stage serves
+until the first learned release, ``decide.first_policy = rules``) logs every decision with exact propensities; those
+logs train the first policy version. ``kairos evaluate`` does the same in process:
 :func:`collect_history` runs the logging policy on populations (seeds) *other* than the ones it evaluates, and the
 learning arms start from what those logs teach (:func:`warm_start`). The logs are the
 :class:`~serving.policy.Feedback` the loop hands a learner: state, candidates, guarded mask, choice, every
@@ -16,17 +17,19 @@ from dataclasses import dataclass
 
 from kairos.evaluation.loop import LoopConfig, run_loop
 from kairos.serving import policy_parts
-from kairos.settings import Settings
+from kairos.settings import DecideConfig, Settings
 from serving.policy import Feedback, Policy, RulePolicy, SafePolicy
 from simulator import SimulationConfig
 
 __all__ = ["LOGGING_EPSILON", "LOGGING_HOLDOUT", "HistoryConfig", "LoggingPolicy", "collect_history", "warm_start"]
 
-LOGGING_EPSILON = 0.1
-"""The exploration share of the logging rules, spread evenly over the arms allowed (the rules' own arm included)."""
+LOGGING_EPSILON = DecideConfig().rules_epsilon
+"""The exploration share of the logging rules, spread evenly over the arms allowed (the rules' own arm included):
+production's ``decide.rules_epsilon``."""
 
-LOGGING_HOLDOUT = 0.2
-"""The logging rules' control group: this share of the decisions shows nothing (``none``)."""
+LOGGING_HOLDOUT = DecideConfig().rules_holdout
+"""The logging rules' control group: this share of the decisions shows nothing (``none``): production's
+``decide.rules_holdout``."""
 
 
 @dataclass(frozen=True, slots=True)

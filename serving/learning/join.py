@@ -102,11 +102,12 @@ class FeedbackJoin:
         if decision_id in self._joined or decision_id in self.contexts:
             self.stats.duplicates += 1
             return None
-        early = self._rewards.pop(decision_id, None)
-        if early is not None:
-            return self._join(context, early[0])
         self.stats.evicted += self.contexts.put(context)
-        return None
+        early = self._rewards.pop(decision_id, None)
+        if early is None:
+            return None
+        self.contexts.take(decision_id)  # a durable store keeps it (a restart re-reads the reward), memory lets go
+        return self._join(context, early[0])
 
     def add_reward(self, decision_id: str, value: float, event_time_s: float) -> Round | None:
         """Join a learning reward with its held context, or hold it until the context comes."""

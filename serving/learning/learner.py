@@ -18,6 +18,8 @@ the I/O: it feeds contexts and final rewards in, and publishes what :meth:`Onlin
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 import hashlib
 import math
 from collections import deque
@@ -96,6 +98,8 @@ class Proposal:
         incumbent_version: the incumbent's before the verdict.
         model_version: the serving version after the verdict (one more on promotion).
         rounds: held-out rounds evaluated.
+        baseline: the verdict of the candidate against the baseline (the rules) on the same rounds, when the gate
+            has one: the candidate must beat both.
     """
 
     decision: PromotionDecision
@@ -103,11 +107,19 @@ class Proposal:
     incumbent_version: str
     model_version: int
     rounds: int
+    baseline: PromotionDecision | None = None
 
     @property
     def promoted(self) -> bool:
-        """Whether the candidate became the incumbent."""
-        return self.decision.promote
+        """Whether the candidate became the incumbent: it beat the incumbent and, if there is one, the baseline."""
+        return self.decision.promote and (self.baseline is None or self.baseline.promote)
+
+    @property
+    def reason(self) -> str:
+        """One line for logs: both verdicts."""
+        if self.baseline is None:
+            return self.decision.reason
+        return f"vs incumbent: {self.decision.reason}; vs rules: {self.baseline.reason}"
 
 
 def is_holdout(decision_id: str, share: float) -> bool:
@@ -130,6 +142,9 @@ class OnlineLearner(Generic[P]):
         config: the knobs.
         model_version: the serving version number of ``policy``.
         contexts: where contexts wait for their rewards (default: in memory, ``join_capacity`` of them).
+        baseline: a policy the candidate must also beat on the held-out rounds to be promoted (production: the
+            rules, so no learned version that the rules beat on the shop's own logs is ever served); ``None``: only
+            the incumbent.
     """
 
     def __init__(
@@ -139,8 +154,10 @@ class OnlineLearner(Generic[P]):
         *,
         model_version: int = 1,
         contexts: ContextStore | None = None,
+        baseline: Policy | None = None,
     ) -> None:
         self.config = config or LearnerConfig()
+        self.baseline = baseline
         self.incumbent: P = copy.deepcopy(policy)
         self.candidate: P = copy.deepcopy(policy)
         self.model_version = model_version
@@ -206,18 +223,19 @@ class OnlineLearner(Generic[P]):
         self._last_proposal_s = now_s
         cfg = self.config
         rounds = list(self.evaluation)
+        gate = functools.partial(
+            compare,
+            confidence=cfg.confidence,
+            estimator=cfg.estimator,
+            max_weight=cfg.max_weight if cfg.max_weight > 0 else math.inf,
+            n_bootstrap=cfg.n_bootstrap,
+            seed=cfg.seed,
+        )
         try:
-            verdict = compare(
-                self.candidate,
-                self.incumbent,
-                rounds,
-                margin=cfg.margin,
-                confidence=cfg.confidence,
-                estimator=cfg.estimator,
-                max_weight=cfg.max_weight if cfg.max_weight > 0 else math.inf,
-                n_bootstrap=cfg.n_bootstrap,
-                seed=cfg.seed,
-            )
+            verdict = gate(self.candidate, self.incumbent, rounds, margin=cfg.margin)
+            versus = None
+            if self.baseline is not None and verdict.promote:
+                versus = gate(self.candidate, self.baseline, rounds, margin=0.0)
         except PolicyInputError:  # the candidate's scores are no longer finite: start again from the incumbent
             self.candidate = copy.deepcopy(self.incumbent)
             self.resets += 1
@@ -225,7 +243,9 @@ class OnlineLearner(Generic[P]):
         except OPEInputError:  # the rounds cannot value the policies (e.g. no weight on any logged action)
             return None
         incumbent_version = self.incumbent.version
-        if verdict.promote:
+        proposal = Proposal(verdict, self.candidate.version, incumbent_version, self.model_version, len(rounds), versus)
+        if proposal.promoted:
             self.incumbent = copy.deepcopy(self.candidate)
             self.model_version += 1
-        return Proposal(verdict, self.candidate.version, incumbent_version, self.model_version, len(rounds))
+            proposal = dataclasses.replace(proposal, model_version=self.model_version)
+        return proposal

@@ -3,9 +3,14 @@
 :class:`SafePolicy` is Kairos's learned decision policy. It is the rule policy (the baseline), except in the
 *situations* where the off-policy estimate of another action's value beats the rules' value with confidence:
 
-* A **situation** is a coarse state: the trigger type × whether the cart holds something (18 cells). An **arm** is
-  an action type, a discount counting once per level (``discount:10``…); a product offer's item is the baseline's
-  choice among that type's candidates (then the generator's order).
+* A **situation** is a coarse state: the trigger type × whether the cart holds something × the baseline's own choice
+  there (its arm). The last part matters: the rules decide on conditions the trigger does not show (a checkout
+  started, an exit intent earlier in the session), so "product view with a cart" holds both the rules' upsells and
+  their checkout nudges, and the estimate of doing something else there would mix two different comparisons.
+  Refining by the baseline's choice compares every arm with *one* baseline action at a time — SPIBB's per-(state,
+  baseline action) bootstrapping on a state abstraction. An **arm** is an action type, a discount counting once per
+  level (``discount:10``…); a product offer's item is the baseline's choice among that type's candidates (then the
+  generator's order).
 * Per situation ``g`` and arm ``a`` it keeps self-normalised importance-weighted statistics (SNIPW) of the logged
   rewards: weight ``1 / π_log(a | s)`` with ``π_log(a | s)`` the logging policy's probability of arm ``a`` (the
   sum of its candidates' exact propensities). That estimates the value of *always taking* ``a`` in ``g`` where it
@@ -65,6 +70,13 @@ _CONFIDENT = 10.0  # confident alternatives score above every rule preference (r
 _TYPES = tuple(InterventionType)
 _DISCOUNT = _TYPES.index(InterventionType.DISCOUNT)
 _NONE = _TYPES.index(InterventionType.NONE)
+_CELL = 1000  # a situation is cell * _CELL + the baseline's arm (arms are < 1000: types, 100 + discount level)
+
+
+def _best_arms(scores: F64, arms: npt.NDArray[np.intp], mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+    """The arm of each row's best allowed candidate ``[N]`` (the baseline's choice, from its scores)."""
+    best = np.argmax(np.where(mask, scores, -np.inf), axis=1)
+    return np.asarray(arms[np.arange(len(arms)), best], dtype=np.intp)
 
 
 def _arm_rank(arm: int) -> int:
@@ -190,10 +202,14 @@ class SafePolicy:
 
     # -- situations and arms --------------------------------------------------------------------------------------
 
-    def situation_of(self, states: F32) -> npt.NDArray[np.intp]:
-        """The situation of each state ``[N]``: ``2 × trigger + (cart not empty)``."""
-        trigger = np.argmax(states[:, self._triggers], axis=1)
-        return np.asarray(2 * trigger + (states[:, self._cart] > 0), dtype=np.intp)
+    def situation_of(self, states: F32, candidates: F32, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+        """The situation of each decision ``[N]``: ``(2 × trigger + (cart not empty)) × 1000 + the baseline's arm``."""
+        s, c, m = check_batch(states, candidates, mask, self.state_dim, self.action_dim)
+        return self._situations(s, _best_arms(self.baseline.scores(s, c, m), self.arms_of(c), m))
+
+    def _situations(self, s: F32, rule_arms: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        trigger = np.argmax(s[:, self._triggers], axis=1)
+        return np.asarray((2 * trigger + (s[:, self._cart] > 0)) * _CELL + rule_arms, dtype=np.intp)
 
     def arms_of(self, candidates: F32) -> npt.NDArray[np.intp]:
         """The arm of each candidate ``[..., K]``: its type index, a discount ``100 + percent`` (one arm a level)."""
@@ -206,10 +222,11 @@ class SafePolicy:
         """``none``, ``upsell``…, ``discount:10``."""
         return f"discount:{arm - 100}" if arm >= 100 else _TYPES[arm].value
 
-    @staticmethod
-    def situation_name(situation: int) -> str:
-        """``<trigger>/cart`` or ``<trigger>/empty``."""
-        return f"{TRIGGERS[situation // 2]}/{'cart' if situation % 2 else 'empty'}"
+    @classmethod
+    def situation_name(cls, situation: int) -> str:
+        """``<trigger>/<cart|empty>/rules:<arm>``."""
+        cell, rule_arm = divmod(situation, _CELL)
+        return f"{TRIGGERS[cell // 2]}/{'cart' if cell % 2 else 'empty'}/rules:{cls.arm_name(rule_arm)}"
 
     # -- estimates ------------------------------------------------------------------------------------------------
 
@@ -268,7 +285,8 @@ class SafePolicy:
         s, c, m = check_batch(state, candidates, mask, self.state_dim, self.action_dim)
         base = self.baseline.scores(s, c, m)
         out = np.full(base.shape, MASKED_SCORE, dtype=np.float64)
-        situations, arms = self.situation_of(s), self.arms_of(c)
+        arms = self.arms_of(c)
+        situations = self._situations(s, _best_arms(base, arms, m))
         for i, situation in enumerate(situations.tolist()):
             allowed = np.flatnonzero(m[i])
             row_arms = arms[i, allowed]
@@ -289,11 +307,11 @@ class SafePolicy:
         when the logged arm was that arm, the rules' when it was the baseline's choice, each weighted by the inverse
         of the logging policy's probability of the logged arm."""
         state, cands, mask = feedback.state[None], feedback.candidates[None], feedback.mask[None]
-        situation = int(self.situation_of(state)[0])
         arms = self.arms_of(cands)[0]
         logged = int(arms[feedback.chosen])
-        base = self.baseline.scores(state, cands, mask)[0]
-        rule_arm = int(arms[int(np.argmax(np.where(feedback.mask, base, -np.inf)))])
+        rule_arms = _best_arms(self.baseline.scores(state, cands, mask), arms[None], mask)
+        rule_arm = int(rule_arms[0])
+        situation = int(self._situations(state, rule_arms)[0])
         given = feedback.propensities  # without them, only the chosen candidate's propensity is known
         p_arm = float(np.sum(given[arms == logged])) if given is not None else feedback.propensity
         weight = 1.0 / max(p_arm, 1e-12)

@@ -47,12 +47,13 @@ def triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonProcess]:
 
 
 def _with_triton(settings: Settings, url: str) -> Settings:
-    """Score on ``url`` with generous deadlines: which path decides (and which reads chat texts) must not depend on
-    this machine's load here (the fallbacks have their own tests)."""
+    """Score on ``url`` from the first decision (not the exploring rules first) with generous deadlines: which path
+    decides (and which reads chat texts) must not depend on this machine's load here (the fallbacks have their own
+    tests)."""
     return dataclasses.replace(
         settings,
         serving=dataclasses.replace(settings.serving, triton_url=url, intent_timeout_ms=2000.0),
-        decide=dataclasses.replace(settings.decide, timeout_ms=2000.0),
+        decide=dataclasses.replace(settings.decide, timeout_ms=2000.0, first_policy="served"),
     )
 
 

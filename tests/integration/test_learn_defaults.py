@@ -20,7 +20,7 @@ from schemas.codec import StructDecoder, encode
 from schemas.contexts import DecisionContext
 from schemas.decisions import Decision
 from schemas.rewards import Reward, RewardComponent
-from serving.learning import SqliteContexts, is_holdout
+from serving.learning import JoinStats, SqliteContexts, is_holdout
 from streams.reader import read_topic
 from tests.integration.kafka_io import produce_all
 from tests.integration.test_attribution_agent import produce, run_stage
@@ -70,9 +70,11 @@ def _world(settings: Settings) -> tuple[list[Record], list[DecisionContext]]:
     return records, contexts
 
 
-def _learn_until(settings: Settings, updates: int, *, timeout_s: float = 120.0) -> tuple[int, int, list[float]]:
-    """Run a fresh learner until it made ``updates`` updates (or the time is up); returns its updates, joins and
-    the candidate's weights."""
+def _learn_until(
+    settings: Settings, updates: int, *, timeout_s: float = 120.0
+) -> tuple[int, int, list[float], JoinStats]:
+    """Run a fresh learner until it made ``updates`` updates (or the time is up); returns its updates, joins, the
+    candidate's weights and the join's counters."""
     stage = learn_stage(settings)
     stop = threading.Event()
     thread = threading.Thread(target=stage.run, args=(stop,), daemon=True)
@@ -84,7 +86,7 @@ def _learn_until(settings: Settings, updates: int, *, timeout_s: float = 120.0) 
     thread.join(60)
     assert not thread.is_alive()
     weights = torch.nn.utils.parameters_to_vector(stage.learner.candidate.scorer.parameters()).tolist()
-    return stage.learner.updates, stage.learner.join.stats.joined, weights
+    return stage.learner.updates, stage.learner.join.stats.joined, weights, stage.learner.join.stats
 
 
 def test_the_learner_learns_from_early_rewards_with_the_default_windows(topics: Settings) -> None:
@@ -110,13 +112,13 @@ def test_the_learner_learns_from_early_rewards_with_the_default_windows(topics: 
 
     initial = torch.nn.utils.parameters_to_vector(policy_parts(settings).policy.scorer.parameters()).tolist()
     learned = sum(not is_holdout(d, settings.learn.holdout) for d in made)
-    updates, joined, weights = _learn_until(settings, learned)
+    updates, joined, weights, stats = _learn_until(settings, learned)
     assert (updates, joined) == (learned, N)
     assert weights != initial
 
     # A restart resumes the contexts where the store's committed offsets end (nothing of the topic is re-read) and,
     # with no promoted checkpoint, the rewards from the beginning: it joins them with the stored contexts again.
     store = SqliteContexts(Path(settings.worker.data_dir) / "learn" / "contexts.sqlite")
-    assert sum(store.positions().values()) == N and len(store) == N
+    assert sum(store.positions().values()) == N and len(store) == N, (store.positions(), len(store), stats)
     store.close()
     assert _learn_until(settings, learned)[:2] == (learned, N)

@@ -19,7 +19,7 @@ from kairos.serving import learn_stage, policy_parts, prepare_repository, triton
 from kairos.settings import Settings, load_settings
 from schemas.codec import StructDecoder, encode
 from schemas.contexts import DecisionContext
-from schemas.decisions import Decision
+from schemas.decisions import Decision, InterventionType
 from schemas.rewards import Reward, RewardComponent, reward_id_for
 from serving.inference import (
     POLICY_MODEL,
@@ -150,7 +150,8 @@ def test_a_promoted_policy_is_hot_swapped_and_later_decisions_log_it(
     decode_decision, decode_context = StructDecoder(Decision).decode, StructDecoder(DecisionContext).decode
     n_partitions = settings.topics.partitions
 
-    # Before any promotion: version 1's weights decide, and every decision's context is published.
+    # Before any promotion: the rules with exploration decide (decide.first_policy), with exact propensities and a
+    # control group on `none`, and every decision's context is published: the logs the first version learns from.
     _decide(settings, events[:half], half, catalogue, ReleaseBoard())
     before = [
         decode_decision(m.value() or b"")
@@ -163,7 +164,8 @@ def test_a_promoted_policy_is_hot_swapped_and_later_decisions_log_it(
             for m in read_topic(settings.kafka, settings.topics.decision_contexts, n_partitions)
         )
     }
-    assert before and {d.policy_version for d in before} == {"neural_bandit-u0"}
+    assert before and {(d.policy_source, d.policy_version) for d in before} == {("rules", "rules-n0")}
+    assert any(d.action.type is InterventionType.NONE and d.propensity < 1 for d in before)  # control group drawn
     assert {d.decision_id for d in before} == set(contexts)
     for d in before:
         ctx = contexts[d.decision_id]

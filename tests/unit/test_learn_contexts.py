@@ -64,6 +64,10 @@ def test_the_join_works_the_same_over_either_store(tmp_path: Path, durable: bool
     assert join.add_reward("d-2", 0.7, when(contexts[2], 3 * 3600.0)) is None  # a replayed copy
     assert join.add_context(contexts[2]) is None and join.stats.duplicates == 2
     assert join.stats.joined == 1
+    late = context(9, rng, seconds=400.0)  # its reward first, then the context: joined at once
+    assert join.add_reward("d-9", 0.1, when(late, 3600)) is None
+    assert join.add_context(late) is not None
+    assert ("d-9" in store) is durable  # kept where a restart that re-reads the reward can find it again
 
 
 def test_a_join_ttl_shorter_than_the_rewards_delay_is_refused() -> None:

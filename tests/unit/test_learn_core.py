@@ -163,6 +163,20 @@ def test_a_learned_candidate_is_promoted_and_becomes_the_incumbent() -> None:
     assert again is not None and not again.promoted and learner.model_version == 2
 
 
+@pytest.mark.parametrize(("baseline_sign", "promoted"), [(-1.0, True), (1.0, False)])
+def test_a_candidate_must_also_beat_the_baseline(baseline_sign: float, promoted: bool) -> None:
+    """Against a bad baseline the learned candidate is promoted as before; against the best policy of the world
+    (which it approaches but cannot beat) it is kept out although it beats the untrained incumbent."""
+    config = LearnerConfig(propose_every=10**6, min_samples=100, eval_window=2000, holdout=0.25, margin=0.05)
+    learner = OnlineLearner(_bandit(), config, baseline=FeatureRule(baseline_sign))
+    now = _feed(learner, 0, 1600, np.random.default_rng(0))
+    proposal = learner.propose(now, force=True)
+    assert proposal is not None and proposal.decision.promote  # it beats the incumbent either way
+    assert proposal.baseline is not None and proposal.promoted is promoted
+    assert learner.model_version == (2 if promoted else 1) == proposal.model_version
+    assert "vs rules" in proposal.reason
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

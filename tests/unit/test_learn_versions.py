@@ -151,8 +151,10 @@ def test_the_decision_stage_adopts_newer_releases_between_batches() -> None:
     release, trained = _trained_release(41, 3, 500)
     board.publish(release)
     assert stage.policy.version == "neural_bandit-u0"  # adopted at the next batch, not mid-batch
+    assert stage.first_version == "rules-n0"  # until then the exploring rules decide (decide.first_policy)
     stage.flush(producer, {})
     assert (stage.policy.version, stage.model_version) == ("neural_bandit-u500", 3)
+    assert stage.first_version is None  # the learned release decides from now on
     state = np.random.default_rng(0).normal(size=(1, stage.policy.scorer.state_dim)).astype(np.float32)
     candidates = np.random.default_rng(1).normal(size=(1, 4, stage.policy.scorer.action_dim)).astype(np.float32)
     mask = np.ones((1, 4), dtype=np.bool_)
@@ -161,3 +163,12 @@ def test_the_decision_stage_adopts_newer_releases_between_batches() -> None:
     stage.offer_release(msgspec.structs.replace(release, model_version=4, weights=b"not weights"))  # unusable: kept
     stage.flush(producer, {})
     assert (stage.policy.version, stage.model_version) == ("neural_bandit-u500", 3)
+
+
+def test_with_first_policy_served_the_initial_version_decides_from_the_start() -> None:
+    from featurestore.hot import FeatureCache
+    from kairos.serving import decision_stage
+    from streams.catalogue import CatalogueTable
+
+    settings = load_settings({}, decide={"first_policy": "served"})
+    assert decision_stage(settings, FeatureCache(), CatalogueTable()).first_version is None

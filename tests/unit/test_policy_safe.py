@@ -45,6 +45,12 @@ def situation(
     return state, vectors, valid, [action_key(c.action) for c in candidates]
 
 
+def situation_key(policy: SafePolicy, case: tuple[str, Mapping[str, object], str | None]) -> int:
+    """The safe policy's situation of one case."""
+    state, vectors, valid, _ = situation(*case)
+    return int(policy.situation_of(state[None], vectors[None], valid[None])[0])
+
+
 CASES = [
     ("exit_intent", {}, None),
     ("exit_intent", {"cart_size": 2, "cart_value": 80.0}, None),
@@ -102,7 +108,7 @@ def test_it_recovers_a_known_best_arm_from_an_epsilon_logged_bandit() -> None:
     learner = SafePolicy(RulePolicy(ENC), ENC, epsilon=0.0)
     learner.learn_many(log)
     assert choice_of(learner, exit_case, "d-x") == "none"
-    found = learner.advantage(learner.situation_of(situation(*exit_case)[0][None])[0], 0)
+    found = learner.advantage(situation_key(learner, exit_case), 0)
     assert found is not None and found[0] == pytest.approx(0.4, abs=0.05)
     # elsewhere (no data) it still follows the rules
     assert choice_of(learner, CASES[5], "d-y") == "concierge_message"
@@ -130,7 +136,7 @@ def test_it_never_picks_an_arm_whose_lower_bound_is_below_the_rules(
 ) -> None:
     policy = SafePolicy(RulePolicy(ENC), ENC, epsilon=0.0, confidence=confidence, min_support=20)
     state, vectors, valid, keys = situation(*CASES[0])
-    g = int(policy.situation_of(state[None])[0])
+    g = int(policy.situation_of(state[None], vectors[None], valid[None])[0])
     rng = random.Random(n)
     arms = {"none": 0, "checkout_nudge": 4, "email_capture": 5}
     table = policy.stats.setdefault(g, {})
@@ -195,15 +201,15 @@ def test_propensities_sum_to_one_and_the_table_explains() -> None:
     choice = decide(policy, state, vectors, valid, "d-t")
     assert math.isclose(float(choice.propensities.sum()), 1.0, abs_tol=1e-12)
     policy.learn_many(logged(policy, CASES[0], {"none": 0.4}, n=500))
-    assert {row["situation"] for row in policy.table()} == {"exit_intent/empty"}
+    assert {row["situation"] for row in policy.table()} == {"exit_intent/empty/rules:discount:10"}
     assert {row["arm"] for row in policy.table()} >= {"none", "checkout_nudge"}
-    assert "vs rules" in policy.why(int(policy.situation_of(situation(*CASES[0])[0][None])[0]), 0)
+    assert "vs rules" in policy.why(situation_key(policy, CASES[0]), 0)
 
 
 def test_other_arms_are_tested_only_after_none_clears() -> None:
     policy = SafePolicy(RulePolicy(ENC), ENC, epsilon=0.0, min_support=20)
     state, vectors, valid, keys = situation(*CASES[0])
-    g = int(policy.situation_of(state[None])[0])
+    g = int(policy.situation_of(state[None], vectors[None], valid[None])[0])
     rng = random.Random(3)
     table = policy.stats.setdefault(g, {})
 
@@ -222,3 +228,20 @@ def test_other_arms_are_tested_only_after_none_clears() -> None:
     fill(4, 0.0)  # a second other arm: the family of two
     assert policy.z(g, 0) < policy.z(g, 5) < math.inf
     assert keys[decide(policy, state, vectors, valid, "d-g").index] == "email_capture"
+
+
+def test_situations_split_by_the_rules_own_choice() -> None:
+    """A product view with a full cart is a checkout nudge once checkout started and an upsell before: evidence
+    against the nudge there must not take the upsell away where checkout did not start."""
+    nudging = ("product_view", {"cart_size": 2, "checkout_started": True}, "shoe-1")
+    upselling = ("product_view", {"cart_size": 2}, "shoe-1")
+    rules = RulePolicy(ENC)
+    assert choice_of(rules, nudging, "d-a").startswith("checkout_nudge")
+    assert choice_of(rules, upselling, "d-b").startswith("upsell")
+    learner = SafePolicy(RulePolicy(ENC), ENC, epsilon=0.0)
+    assert situation_key(learner, nudging) != situation_key(learner, upselling)
+    logger = SafePolicy(RulePolicy(ENC), ENC, epsilon=0.3)
+    learner.learn_many(logged(logger, nudging, {"none": 0.4}, n=4000))
+    learner.learn_many(logged(logger, upselling, {"upsell": 0.2}, n=4000))
+    assert choice_of(learner, nudging, "d-c") == "none"
+    assert choice_of(learner, upselling, "d-d").startswith("upsell")
