@@ -80,6 +80,8 @@ class ConciergeAgent:
         options: knobs.
         served_head: returns the served ``kairos_intent`` head's TorchScript bytes, or ``None`` when none is
             published (the agent then trains a head at start).
+        config: the concierge's rules (default: :class:`~serving.concierge.ConciergeConfig` with the opening line
+            measured in docs/concierge.md).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class ConciergeAgent:
         client: TextClient | None = None,
         options: ConciergeOptions | None = None,
         served_head: Callable[[], bytes | None] | None = None,
+        config: ConciergeConfig | None = None,
     ) -> None:
         self._topic = topic
         self._producer = producer
@@ -103,7 +106,7 @@ class ConciergeAgent:
         self._sessions: OrderedDict[str, DialogueState] = OrderedDict()
         self._decisions: dict[str, Decision] = {}
         self._synced: dict[str, object] = {}
-        config = ConciergeConfig(reply_opening=True)  # measured: docs/concierge.md (kairos bench concierge)
+        config = config or ConciergeConfig(reply_opening=True)  # measured: docs/concierge.md (bench concierge)
         self.concierge = Concierge(CatalogueIndex(), embed=self._embed, generate=self._generate, config=config)
         self.dropped = 0
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import assert_never
 
 from agents.compute_features import EncoderTextClassifier
-from agents.concierge import ConciergeAgent
+from agents.concierge import ConciergeAgent, ConciergeOptions
 from agents.decide import TRIGGER_TYPES, DecideOptions, DecisionStage, PolicyScorer, ServedPolicy
 from agents.learn import LearnStage, ReleaseBoard, TritonPublisher
 from featurestore.hot import FeatureCache
 from kairos.settings import Settings, SettingsError
 from schemas.decisions import Decision
 from schemas.rewards import RewardComponent
+from serving.concierge import ConciergeConfig
 from serving.concierge.intent import INTENT_CLASSES
 from serving.guardrails import FairnessConfig, GuardrailConfig
 from serving.inference import (
@@ -336,10 +337,22 @@ def concierge_agent(settings: Settings, catalogue: CatalogueTable) -> ConciergeA
     from confluent_kafka import Producer
 
     url = settings.serving.triton_url
+    deadline = settings.concierge.reply_timeout_s
     return ConciergeAgent(
         settings.topics.concierge,
         Producer(producer_config(settings.kafka)),
         catalogue,
-        client=TextClient(url) if url else None,
+        client=TextClient(url, generate_timeout_s=deadline) if url else None,
+        options=ConciergeOptions(queue_size=settings.concierge.queue_size, generate_timeout_s=deadline),
         served_head=lambda: intent_head(Path(settings.serving.repository)),
+        config=concierge_config(settings),
+    )
+
+
+def concierge_config(settings: Settings) -> ConciergeConfig:
+    """The concierge's rules from the settings: the guardrails' discount cap and the one reply deadline."""
+    return ConciergeConfig(
+        reply_opening=True,  # measured: docs/concierge.md (kairos bench concierge)
+        max_discount_pct=settings.decide.max_discount_pct,
+        generate_timeout_s=settings.concierge.reply_timeout_s,
     )

@@ -24,6 +24,7 @@ from streams.pseudonym import MIN_KEY_BYTES
 __all__ = [
     "ENV_PREFIX",
     "AttributionSettings",
+    "ConciergeSettings",
     "DecideConfig",
     "LearnConfig",
     "OnlineConfig",
@@ -138,6 +139,18 @@ class LearnConfig:
     replay_capacity: int = 50_000
     target_sync: int = 1000
     release_poll_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConciergeSettings:
+    """The concierge agent (docs/concierge.md). The largest discount it may state is ``decide.max_discount_pct``
+    (the guardrails' cap: one source)."""
+
+    #: one deadline for a model reply, from the shopper's message (queue wait included) to the generated text; past
+    #: it the template reply already sent stands (the queue, the concierge and the text client all use it)
+    reply_timeout_s: float = 20.0
+    #: model turns waiting for the language model; beyond it a turn keeps its template reply
+    queue_size: int = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +296,7 @@ class Settings:
     decide: DecideConfig = field(default_factory=DecideConfig)
     attribution: AttributionSettings = field(default_factory=AttributionSettings)
     learn: LearnConfig = field(default_factory=LearnConfig)
+    concierge: ConciergeSettings = field(default_factory=ConciergeSettings)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
@@ -298,6 +312,7 @@ _SECTION_TYPES = {
     "decide": DecideConfig,
     "attribution": AttributionSettings,
     "learn": LearnConfig,
+    "concierge": ConciergeSettings,
     "replay": ReplayConfig,
     "privacy": PrivacyConfig,
 }
