@@ -225,8 +225,6 @@ def prepare_repository(settings: Settings) -> Path:
 def learner_config(settings: Settings) -> LearnerConfig:
     """The learner core's knobs from ``[learn]``."""
     learn = settings.learn
-    if learn.estimator not in ("snipw", "ipw"):
-        raise SettingsError(f"learn.estimator must be snipw or ipw, got {learn.estimator!r}")
     return LearnerConfig(
         propose_every=learn.propose_every,
         propose_interval_s=learn.propose_interval_s,
@@ -235,7 +233,7 @@ def learner_config(settings: Settings) -> LearnerConfig:
         holdout=learn.holdout,
         margin=learn.margin,
         confidence=learn.confidence,
-        estimator="snipw" if learn.estimator == "snipw" else "ipw",
+        estimator=learn.estimator,
         join_capacity=learn.join_capacity,
         join_ttl_s=learn.join_ttl_s,
     )

@@ -117,6 +117,8 @@ class LearnConfig:
     enabled: bool = False
     contexts: bool = True
     policy: Literal["neural_bandit", "dqn", "ppo"] = "neural_bandit"
+    # the gate's knobs: the learner core's defaults (serving.learning.LearnerConfig, which would import torch here;
+    # tests/unit/test_learn_versions.py keeps the two equal)
     propose_every: int = 1000
     propose_interval_s: float = 600.0
     min_samples: int = 200
@@ -124,7 +126,7 @@ class LearnConfig:
     holdout: float = 0.2
     margin: float = 0.01
     confidence: float = 0.95
-    estimator: str = "snipw"
+    estimator: Literal["snipw", "ipw"] = "snipw"
     #: the gate also requires the candidate to beat the rules (SNIPW, same held-out rounds, lower bound above 0)
     vs_rules: bool = True
     #: the reward learned from: ``early`` (the composite once the components within the attribution's early

@@ -69,7 +69,7 @@ class LearnerConfig:
     min_samples: int = 200
     eval_window: int = 5000
     holdout: float = 0.2
-    margin: float = 0.0
+    margin: float = 0.01
     confidence: float = 0.95
     estimator: GateEstimator = "snipw"
     max_weight: float = 50.0

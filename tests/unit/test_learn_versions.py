@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -14,7 +15,14 @@ from kairos.serving import REPLAY_STRATA, learner_config, policy_parts
 from kairos.settings import SettingsError, load_settings
 from schemas.codec import StructDecoder, encode
 from schemas.contexts import PolicyRelease
-from serving.learning import CheckpointError, latest_checkpoint, policy_weights, restore_weights, save_checkpoint
+from serving.learning import (
+    CheckpointError,
+    LearnerConfig,
+    latest_checkpoint,
+    policy_weights,
+    restore_weights,
+    save_checkpoint,
+)
 from serving.policy import DQNPolicy, NeuralBandit, PPOPolicy
 from tests.unit.learn_support import A, S
 
@@ -116,9 +124,14 @@ def test_an_unknown_policy_kind_is_refused_when_the_settings_load() -> None:
         load_settings({}, learn={"policy": "a2c"})
 
 
-def test_an_unknown_estimator_is_refused() -> None:
-    with pytest.raises(SettingsError):
-        learner_config(load_settings({}, learn={"estimator": "dm"}))
+def test_an_unknown_estimator_is_refused_when_the_settings_load() -> None:
+    with pytest.raises(SettingsError, match="learn"):
+        load_settings({}, learn={"estimator": "dm"})
+
+
+def test_the_learn_settings_default_to_the_learner_cores_defaults() -> None:
+    core, settings = LearnerConfig(), load_settings({}).learn
+    assert learner_config(load_settings({})) == dataclasses.replace(core, join_capacity=settings.join_capacity)
 
 
 def _trained_release(settings_seed: int, version: int, updates: int) -> tuple[PolicyRelease, NeuralBandit]:
