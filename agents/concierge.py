@@ -50,13 +50,17 @@ from serving.concierge import (
     train_head,
 )
 from serving.concierge.intent import HOLDOUT, SPLIT_SEED
-from serving.inference import TextClient
+from serving.inference import InferenceUnavailableError, TextClient, UnavailableReason
 from streams.catalogue import CatalogueTable
 from streams.metrics import CONCIERGE_INTENT_ACCURACY, CONCIERGE_MESSAGES, CONCIERGE_QUEUE
 
 __all__ = ["ConciergeAgent", "ConciergeOptions"]
 
 logger = logging.getLogger(__name__)
+
+
+def _not_configured() -> InferenceUnavailableError:
+    return InferenceUnavailableError(UnavailableReason.UNAVAILABLE, "no Triton (serving.triton_url is empty)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +115,13 @@ class ConciergeAgent:
         self.dropped = 0
 
     async def _embed(self, texts: Sequence[str], /) -> npt.NDArray[np.floating]:
-        if self._client is None:
-            raise TimeoutError("no text encoder configured")
+        if self._client is None:  # the concierge answers with templates: unavailable, not a timeout
+            raise _not_configured()
         return await self._client.embed(texts)
 
     async def _generate(self, messages: Sequence[Mapping[str, str]], max_new_tokens: int, timeout_s: float, /) -> str:
         if self._client is None:
-            raise TimeoutError("no language model configured")
+            raise _not_configured()
         return await self._client.generate(messages, max_new_tokens, timeout_s)
 
     def submit(self, decision: Decision, message: str) -> None:
