@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +66,7 @@ from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
 from serving.policy import ActionSpace, DQNPolicy, PPOPolicy, RulePolicy, StateEncoder, explain_many
 from serving.policy.neural_bandit import NeuralBandit
+from serving.product_rows import candidate_rows, popular_products, with_stock
 from streams.catalogue import CatalogueTable
 from streams.metrics import (
     DECISION_SECONDS,
@@ -422,14 +423,7 @@ class DecisionStage:
 
     def _prepare(self, pending: _Pending, popular: tuple[str, ...]) -> Prepared:
         context = pending.context
-        ids = {p for p in (context.current_product_id, *popular) if p}
-        rows = self._product_rows(ids)
-        # Neighbours of the current product are candidates too: read their rows as well.
-        current = rows.get(context.current_product_id or "")
-        if current is not None:
-            neighbours = current.get("co_purchased")
-            if isinstance(neighbours, list | tuple):
-                rows.update(self._product_rows({str(n) for n in neighbours} - rows.keys()))
+        rows = candidate_rows(context.current_product_id, popular, self._product_row)
         context = TriggerContext(
             event=context.event,
             user_row=context.user_row,
@@ -445,33 +439,26 @@ class DecisionStage:
         )
         return prepare(context, self._encoder, self._space, policy_name=self._policy.name, pad_to=self._options.pad_to)
 
-    def _product_rows(self, ids: set[str]) -> dict[str, FeatureRow]:
-        # The catalogue's stock overlaid on each product row. An overlay is reused while its product's row object
-        # and stock are unchanged (rows are replaced, never mutated), so the encoder's per-row cache hits.
-        products, stock = self._cache.products, self._catalogue.stock
+    def _product_row(self, product_id: str) -> FeatureRow:
+        # The catalogue's stock overlaid on the product row. An overlay is reused while its product's row object and
+        # stock are unchanged (rows are replaced, never mutated), so the encoder's per-row cache hits.
+        row, units = self._cache.products.get(product_id), self._catalogue.stock(product_id)
         overlays = self._overlays
-        rows: dict[str, FeatureRow] = {}
-        for product_id in ids:
-            row, units = products.get(product_id), stock(product_id)
-            hit = overlays.get(product_id)
-            if hit is not None and hit[0] is row and hit[1] == units:
-                rows[product_id] = hit[2]
-                continue
-            overlay = {**(row or {}), "stock": units}
-            if hit is None and len(overlays) >= _OVERLAY_CACHE_SIZE:
-                del overlays[next(iter(overlays))]  # the oldest entry
-            overlays[product_id] = (row, units, overlay)
-            rows[product_id] = overlay
-        return rows
+        hit = overlays.get(product_id)
+        if hit is not None and hit[0] is row and hit[1] == units:
+            return hit[2]
+        overlay = with_stock(row, units)
+        if hit is None and len(overlays) >= _OVERLAY_CACHE_SIZE:
+            del overlays[next(iter(overlays))]  # the oldest entry
+        overlays[product_id] = (row, units, overlay)
+        return overlay
 
     def _popular_products(self) -> tuple[str, ...]:
         now = self._clock()
         if now >= self._popular_due:
             self._popular_due = now + self._options.popular_refresh_s
-            products = self._cache.products
-            ranked = sorted(products, key=lambda p: (-_views(products[p]), p))
             stock = self._catalogue.stock
-            self._popular = tuple(p for p in ranked if stock(p) != 0)[: self._options.popular_top]
+            self._popular = popular_products(self._cache.products, lambda p: stock(p) != 0, self._options.popular_top)
         return self._popular
 
     def _score(self, prepared: list[Prepared]) -> tuple[list[npt.NDArray[np.float64]], DecisionPolicy]:
@@ -511,8 +498,3 @@ def export_fairness(
         FAIRNESS_DISCOUNTS.labels(label, group).set(rate.discounts)
     seen.update(rates)
     FAIRNESS_GAP.labels(label).set(monitor.parity_gap(now_s, config))
-
-
-def _views(row: Mapping[str, Any]) -> float:
-    value = row.get("views_1h", 0)
-    return float(value) if isinstance(value, int | float) else 0.0

@@ -48,6 +48,7 @@ from serving.guardrails import GuardrailConfig, SharedGuardState, UserGuardState
 from serving.models import ModelSuite
 from serving.models.inputs import FeatureRow
 from serving.policy import ActionSpace, Feedback, Policy, StateEncoder
+from serving.product_rows import candidate_rows, popular_products, with_stock
 from simulator import Simulation, SimulationConfig, SimulationSummary
 from simulator.wire import catalogue_records
 from streams.attribution import AttributionConfig, Attributor, ComponentRule, Settled
@@ -354,20 +355,15 @@ class _Loop:
             self.popular_due = now_s + self.config.popular_refresh_s
             self.rows = {}
             state, stock = self.state, self.catalogue.stock
-            views = {p: _views(state.product_row(p, at)) for p in state.product_ids()}
-            ranked = sorted(views, key=lambda p: (-views[p], p))
-            self.popular = tuple(p for p in ranked if stock(p) != 0)[: self.config.popular_top]
-        rows = {p: self.row(p, at) for p in (current, *self.popular) if p}
-        neighbours = rows[current].get("co_purchased") if current is not None else None
-        if isinstance(neighbours, list | tuple):
-            rows.update({str(n): self.row(str(n), at) for n in neighbours if str(n) not in rows})
-        return rows
+            rows = {p: state.product_row(p, at) for p in state.product_ids()}
+            self.popular = popular_products(rows, lambda p: stock(p) != 0, self.config.popular_top)
+        return candidate_rows(current, self.popular, lambda p: self.row(p, at))
 
     def row(self, product_id: str, at: datetime) -> FeatureRow:
         # Rows are kept until the next popularity refresh (the product stage's publishing lag in the worker).
         held = self.rows.get(product_id)
         if held is None:
-            held = {**(self.state.product_row(product_id, at) or {}), "stock": self.catalogue.stock(product_id)}
+            held = with_stock(self.state.product_row(product_id, at), self.catalogue.stock(product_id))
             self.rows[product_id] = held
         return held
 
@@ -448,8 +444,3 @@ class _Loop:
 def _no_explanation(states: F32, _chosen: F32) -> list[list[FeatureContribution]]:
     """The loop explains nothing (explanations cost a backward pass and change no outcome)."""
     return [[] for _ in range(len(states))]
-
-
-def _views(row: FeatureRow | None) -> float:
-    value = (row or {}).get("views_1h", 0)
-    return float(value) if isinstance(value, int | float) else 0.0
