@@ -172,9 +172,12 @@ def _demo_attribution(settings: Settings) -> Settings:
 
 
 def _demo_learning(settings: Settings) -> Settings:
-    """The learner on, with a proposal cadence that fits the demo's few hundred rewarded decisions."""
+    """The learner on, with a proposal cadence that fits the demo's few hundred rewarded decisions, and the served
+    policy deciding from the first trigger (``decide.first_policy = served``): a deployment starts from the exploring
+    rules until a learned version beats them, which a ten-minute run does not reach, and the demo shows the Triton
+    path; its gate verdicts (against the serving version and the rules) are in the report."""
     learn = replace(settings.learn, enabled=True, propose_every=150, propose_interval_s=30.0, min_samples=60)
-    return replace(settings, learn=learn)
+    return replace(settings, learn=learn, decide=replace(settings.decide, first_policy="served"))
 
 
 def _learning_report(metrics: str) -> dict[str, Any]:
