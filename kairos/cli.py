@@ -471,7 +471,7 @@ def demo(ctx: click.Context, shoppers: int, duration: float, seed: int, speed: f
 @click.option("--duration", type=float, default=None, help="Simulated seconds per run [default: 7200; --quick 1800].")
 @click.option("--drift", is_flag=True, help="Shift preferences and prices at half the duration; report recovery times.")
 @click.option(
-    "--arms", default="none,rules,cf,bandit,neural,full", show_default=True, help="Comma-separated arm names."
+    "--arms", default="none,rules,cf,bandit,linear,neural,full", show_default=True, help="Comma-separated arm names."
 )
 @click.option("--quick", is_flag=True, help="A small preset for tests and smoke runs.")
 @click.option(

@@ -16,6 +16,8 @@ arm                 policy
 ``bandit``          a *linear* SquareCB bandit on the state and action vectors with the River model scores and the
                     CF acceptance blanked (:class:`InputMask`): a textbook contextual bandit on raw features,
                     learning online from the same delayed composite rewards with the same optimiser and gamma
+``linear``          a linear contextual bandit on the state × action interactions (:class:`Interactions` over
+                    ``NeuralBandit(hidden=())``: ``a·W·s + v·a``), SquareCB, same optimiser and gamma, full state
 ``neural``          :class:`~serving.policy.NeuralBandit` (MLP, SquareCB) on the full state (River scores, segments,
                     CF acceptance), learning online from delayed composite rewards from scratch (the ``full`` arm
                     until issue 10)
@@ -54,6 +56,7 @@ __all__ = [
     "Arm",
     "CFPolicy",
     "InputMask",
+    "Interactions",
     "NoInterventionPolicy",
     "arm",
 ]
@@ -177,6 +180,52 @@ class InputMask:
         )
 
 
+class Interactions:
+    """A policy seen through state × action interactions: each candidate becomes ``[vec(s ⊗ a); a]`` and the state a
+    constant, so a linear inner model (``NeuralBandit(hidden=())``) scores ``a·W·s + v·a + b`` — a linear contextual
+    bandit whose ranking of the actions depends on the state (a linear model on ``[s; a]`` ranks every state's
+    actions alike).
+
+    Args:
+        inner: the policy that scores, chooses and learns (state dim 1, action dim ``S·A + A``).
+    """
+
+    def __init__(self, inner: Policy) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    @staticmethod
+    def dims(state_dim: int, action_dim: int) -> tuple[int, int]:
+        """The inner policy's ``(state_dim, action_dim)`` for an outer layout."""
+        return 1, state_dim * action_dim + action_dim
+
+    @property
+    def version(self) -> str:
+        """The inner policy's version."""
+        return self.inner.version
+
+    @staticmethod
+    def _lift(state: F32, candidates: F32) -> tuple[F32, F32]:
+        s = np.asarray(state, dtype=np.float32).reshape(-1, state.shape[-1])
+        c = np.asarray(candidates, dtype=np.float32).reshape(s.shape[0], -1, candidates.shape[-1])
+        outer = np.einsum("ns,nka->nksa", s, c).reshape(c.shape[0], c.shape[1], -1)
+        lifted = np.concatenate([outer, c], axis=-1).astype(np.float32)
+        return np.ones((s.shape[0], 1), dtype=np.float32), lifted
+
+    def scores(self, state: F32, candidates: F32, mask: npt.NDArray[np.bool_]) -> F64:
+        """The inner scores of the lifted vectors."""
+        return self.inner.scores(*self._lift(state, candidates), mask)
+
+    def choose(self, scores: F64, mask: npt.NDArray[np.bool_], seed: int) -> tuple[int, F64]:
+        """The inner choice."""
+        return self.inner.choose(scores, mask, seed)
+
+    def learn_one(self, feedback: Feedback) -> None:
+        """The inner learner on the lifted vectors."""
+        state, candidates = self._lift(feedback.state[None], feedback.candidates[None])
+        self.inner.learn_one(replace(feedback, state=state[0], candidates=candidates[0]))
+
+
 def _keep(names: tuple[str, ...], blank: tuple[str, ...]) -> F32:
     def blanked(name: str) -> bool:
         return any(name.startswith(b) if b.endswith("=") else name == b for b in blank)
@@ -202,6 +251,12 @@ def _bandit(encoder: StateEncoder, seed: int) -> Policy:
     return InputMask.without(linear, encoder, MODEL_STATE_INPUTS, MODEL_ACTION_INPUTS)
 
 
+def _linear(encoder: StateEncoder, seed: int) -> Policy:
+    # The learner's defaults again; the model is linear in the state × action interactions (and the action).
+    state_dim, action_dim = Interactions.dims(encoder.state_dim, encoder.action_dim)
+    return Interactions(NeuralBandit(state_dim, action_dim, hidden=(), seed=seed, name="linear"))
+
+
 def _neural(encoder: StateEncoder, seed: int) -> Policy:
     return NeuralBandit(encoder.state_dim, encoder.action_dim, seed=seed, name="neural")
 
@@ -217,6 +272,7 @@ ARMS: tuple[Arm, ...] = (
         lambda e, _seed: RulePolicy(e)),
     Arm("cf", "greedy CF acceptance x value", False, lambda e, _seed: CFPolicy(e)),
     Arm("bandit", "linear SquareCB without model scores, delayed reward", True, _bandit),
+    Arm("linear", "linear SquareCB on state x action interactions, delayed reward", True, _linear),
     Arm("neural", "NeuralBandit SquareCB, full state, from scratch", True, _neural),
     Arm("full", "safe improvement over the rules, warm-started from other populations' logs", True, _full, warm=True),
 )  # fmt: skip

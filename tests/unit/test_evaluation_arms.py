@@ -43,8 +43,8 @@ def one_of_each() -> npt.NDArray[np.float32]:
 
 
 def test_arms_in_report_order() -> None:
-    assert ARM_NAMES == ("none", "rules", "cf", "bandit", "neural", "full")
-    assert [a.learns for a in ARMS] == [False, False, False, True, True, True]
+    assert ARM_NAMES == ("none", "rules", "cf", "bandit", "linear", "neural", "full")
+    assert [a.learns for a in ARMS] == [False, False, False, True, True, True, True]
     assert [a.name for a in ARMS if a.warm] == ["full"]
     with pytest.raises(KeyError, match="unknown arm"):
         arm("oracle")
@@ -136,7 +136,7 @@ def test_full_arm_is_the_safe_policy_over_the_rules() -> None:
     assert isinstance(policy, SafePolicy) and isinstance(policy.baseline, RulePolicy)
 
 
-@pytest.mark.parametrize("name", ["bandit", "neural"])
+@pytest.mark.parametrize("name", ["bandit", "linear", "neural"])
 def test_learning_arms_are_seeded_and_learn(name: str) -> None:
     a, b, other = arm(name).build(ENC, 7), arm(name).build(ENC, 7), arm(name).build(ENC, 8)
     s, c = state(**{"trigger=exit_intent": 1.0}), one_of_each()
@@ -148,3 +148,18 @@ def test_learning_arms_are_seeded_and_learn(name: str) -> None:
         a.learn_one(Feedback(state=s, candidates=c, mask=mask[0], chosen=3, reward=5.0, propensity=0.5))
     after = a.scores(s[None], c[None], mask)
     assert after[0, 3] - before[0, 3] > 0  # learned that the discount pays here
+
+
+def test_the_linear_arm_ranks_actions_differently_in_different_states() -> None:
+    """State x action interactions: what it learns to prefer on an exit intent it need not prefer on a chat (a
+    linear model on [s; a], the bandit arm, shifts every action's score by the same state term)."""
+    policy = arm("linear").build(ENC, 3)
+    exit_intent, chat = state(**{"trigger=exit_intent": 1.0}), state(**{"trigger=chat_message": 1.0})
+    c = one_of_each()
+    mask = np.ones(len(c), dtype=np.bool_)
+    for _ in range(40):
+        policy.learn_one(Feedback(state=exit_intent, candidates=c, mask=mask, chosen=3, reward=1.0, propensity=0.5))
+        policy.learn_one(Feedback(state=chat, candidates=c, mask=mask, chosen=3, reward=-1.0, propensity=0.5))
+    on_exit = policy.scores(exit_intent[None], c[None], mask[None])[0]
+    on_chat = policy.scores(chat[None], c[None], mask[None])[0]
+    assert on_exit[3] - np.delete(on_exit, 3).mean() > on_chat[3] - np.delete(on_chat, 3).mean()
