@@ -9,6 +9,14 @@ most about one interval plus one write, and stays the store other services read.
 Every row written online is also kept for the offline history (training, backfill): with ``write_history`` set,
 the written rows accumulate and go out as one parquet part per view every ``history_every_s`` and on close. The
 history therefore holds each entity's row as of every online write (at most one version per key per interval).
+
+When the online store is down (a :class:`~schemas.errors.TransientError`, e.g. Redis unreachable), nothing is lost
+and nothing stops: the rows that were not written go back to the pending buffer (under any newer row offered for the
+same key meanwhile: still the latest row per key, so the buffer is bounded by the number of entities), the thread
+retries with exponential backoff (``interval_s`` doubling up to ``max_backoff_s``), ``on_failed`` counts each failed
+write, :attr:`CoalescingWriter.available` says so, and the first successful write after an outage drains it all.
+Decisions never wait on Feast (they read the hot copy). Any other error stops the writer as before: the next
+:meth:`CoalescingWriter.offer` raises, so the stage does not commit what it could not store.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from schemas.errors import TransientError
 
 __all__ = ["CoalescingWriter"]
 
@@ -39,6 +49,8 @@ class CoalescingWriter:
         history_every_s: how often the accumulated history rows are appended.
         clock: monotonic seconds (injected for tests).
         erase: deletes one view's rows of the given entity keys from the stores (e.g. ``OnlineFeatureWriter.erase``).
+        on_failed: called with (view, rows) when a write failed transiently (the rows stay pending; metrics).
+        max_backoff_s: the longest pause between two retries while the store is down.
     """
 
     def __init__(
@@ -51,6 +63,8 @@ class CoalescingWriter:
         history_every_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         erase: EraseKeys | None = None,
+        on_failed: Callable[[str, int], None] | None = None,
+        max_backoff_s: float = 30.0,
     ) -> None:
         self._write = write
         self._erase = erase
@@ -66,6 +80,9 @@ class CoalescingWriter:
         self._write_lock = threading.Lock()  # one write at a time, in order: stages and the thread may all flush
         self._stop = threading.Event()
         self._error: BaseException | None = None
+        self._on_failed = on_failed
+        self._max_backoff_s = max_backoff_s
+        self.failures = 0  # consecutive failed flushes (0: the store answers)
         self._thread = threading.Thread(target=self._run, name="feast-writer", daemon=True)
         self._thread.start()
 
@@ -115,26 +132,53 @@ class CoalescingWriter:
         with self._write_lock:
             with self._lock:
                 pending, self._pending = self._pending, {}
-            for view, rows in pending.items():
-                if not rows:
-                    continue
+            views = [view for view, rows in pending.items() if rows]
+            for done, view in enumerate(views):
+                rows = pending[view]
                 started = time.perf_counter()
                 batch = list(rows.values())
-                self._write(view, batch)
+                try:
+                    self._write(view, batch)
+                except TransientError:
+                    self._requeue({v: pending[v] for v in views[done:]})
+                    self.failures += 1
+                    if self._on_failed is not None:
+                        self._on_failed(view, len(rows))
+                    raise
                 if self._write_history is not None:
                     self._history.setdefault(view, []).extend(batch)
                 if self._on_written is not None:
                     self._on_written(view, len(rows), time.perf_counter() - started)
+            if self.failures:
+                logger.info("feature store available again after %s failed writes", self.failures)
+                self.failures = 0
             if self._write_history is not None and (history or self._clock() >= self._history_due):
                 self._history_due = self._clock() + self._history_every_s
                 history_rows, self._history = self._history, {}
                 for view, rows_ in history_rows.items():
                     self._write_history(view, rows_)
 
+    @property
+    def available(self) -> bool:
+        """Whether the last write reached the store (false while it is down: rows wait, retries back off)."""
+        return self.failures == 0
+
+    def _requeue(self, failed: Mapping[str, Mapping[str, Row]]) -> None:
+        """Put rows that were not written back, under any newer row offered for the same key meanwhile."""
+        with self._lock:
+            for view, rows in failed.items():
+                self._pending[view] = {**rows, **self._pending.get(view, {})}
+
+    def _pause(self) -> float:
+        return min(self._interval_s * 2.0**self.failures, max(self._interval_s, self._max_backoff_s))
+
     def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
+        while not self._stop.wait(self._pause()):
             try:
                 self.flush()
+            except TransientError as exc:
+                if self.failures == 1:
+                    logger.warning("feature store unavailable, rows kept pending, retrying with backoff: %s", exc)
             except Exception as exc:
                 logger.exception("feature store write failed")
                 self._error = exc

@@ -30,7 +30,8 @@ from schemas.decisions import Decision
 from streams.app import create_app
 from streams.batch_loop import BatchHandler, BatchLoop
 from streams.catalogue import CatalogueTable
-from streams.metrics import FEATURE_ROWS_WRITTEN, FEATURE_WRITE_SECONDS, INGEST_BATCH_SECONDS
+from streams.health import HEALTH, StageState, StageStatus
+from streams.metrics import FEATURE_ROWS_WRITTEN, FEATURE_WRITE_FAILURES, FEATURE_WRITE_SECONDS, INGEST_BATCH_SECONDS
 
 __all__ = [
     "attribution_loop",
@@ -113,9 +114,23 @@ def _feast_writer(settings: Settings) -> CoalescingWriter:
         if writer is None:
             feast = OnlineFeatureWriter(open_store(config))
             writer = _FEAST_WRITERS[config.data_dir] = CoalescingWriter(
-                feast.write, on_written=_observe_write, write_history=feast.write_offline, erase=feast.erase
+                feast.write,
+                on_written=_observe_write,
+                write_history=feast.write_offline,
+                erase=feast.erase,
+                on_failed=lambda view, _rows: FEATURE_WRITE_FAILURES.labels(view).inc(),
             )
+            HEALTH.register("feature_store", lambda: _store_status(writer))
         return writer
+
+
+def _store_status(writer: CoalescingWriter) -> StageStatus:
+    """The online store as ``/healthz`` and ``/readyz`` show it: alive while the writer runs (decisions read the hot
+    copy, not Feast); not ready while the store is down (rows wait, Feast lags)."""
+    if writer.available:
+        return StageStatus("feature_store", StageState.RUNNING, ready=True)
+    reason = f"online store unavailable: {writer.failures} failed writes, {writer.pending} rows pending"
+    return StageStatus("feature_store", StageState.RUNNING, ready=False, reason=reason)
 
 
 def feature_loop(

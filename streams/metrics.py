@@ -25,6 +25,7 @@ __all__ = [
     "FAIRNESS_SETTING",
     "FEATURE_EVENTS",
     "FEATURE_ROWS_WRITTEN",
+    "FEATURE_WRITE_FAILURES",
     "FEATURE_WRITE_SECONDS",
     "GUARDRAILS",
     "INGEST_BATCH_SECONDS",
@@ -84,6 +85,12 @@ FEATURE_EVENTS = Counter(
 )
 FEATURE_ROWS_WRITTEN = Counter(
     "kairos_feature_rows_written", "Rows written to the Feast online store, by view", ["view"], registry=REGISTRY
+)
+FEATURE_WRITE_FAILURES = Counter(
+    "kairos_feature_write_failures",
+    "Feast online writes that failed transiently (store down); their rows stay pending and are retried with backoff",
+    ["view"],
+    registry=REGISTRY,
 )
 FEATURE_WRITE_SECONDS = Histogram(
     "kairos_feature_write_seconds",
