@@ -207,3 +207,54 @@ def test_feast_cli_applies_the_materialized_repo(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "kairos_product" in result.stdout
     assert (data_dir / "registry.db").is_file()
+
+
+def _redis_server(port: int) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("no redis-server binary on PATH: install redis-server")
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not _answers(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"redis-server on port {port} did not start (exit code {process.poll()})")
+        time.sleep(0.05)
+    return process
+
+
+def test_the_writer_rides_out_a_redis_outage_and_catches_up_on_its_own(tmp_path: Path) -> None:
+    """Redis killed while rows keep coming: nothing raises, the rows wait (latest per key), the writer backs off;
+    Redis back on the same port: the writer drains on its own and the rows are readable."""
+    port = _free_port()
+    server = _redis_server(port)
+    store = open_store(FeatureStoreConfig(data_dir=str(tmp_path / "feast"), online_store=f"redis://127.0.0.1:{port}/0"))
+    feast = OnlineFeatureWriter(store)
+    writer = CoalescingWriter(feast.write, interval_s=0.05, max_backoff_s=0.2)
+    now = datetime.now(UTC)
+    try:
+        writer.offer(USER.name, {"u1": _row(USER, "u1", 1, now)})
+        writer.flush()
+        server.kill()  # the store goes away without a goodbye
+        server.wait(timeout=10)
+        writer.offer(USER.name, {"u2": _row(USER, "u2", 2, now)})
+        writer.offer(USER.name, {"u2": _row(USER, "u2", 3, now)})  # newer: this one must land
+        deadline = time.monotonic() + 30
+        while writer.failures < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer.failures >= 2 and not writer.available and writer.pending == 1
+        server = _redis_server(port)
+        deadline = time.monotonic() + 30
+        while not (writer.available and writer.pending == 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer.available and writer.pending == 0
+        numeric = [s.name for s in USER.features if s.dtype == "int64"]
+        got = store.get_online_features(
+            features=[f"{USER.name}:{n}" for n in numeric], entity_rows=[{USER.join_key: "u2"}]
+        ).to_dict()
+        expected = _row(USER, "u2", 3, now)
+        assert {n: got[n][0] for n in numeric} == {n: expected[n] for n in numeric}
+    finally:
+        writer.close()
+        server.terminate()
+        server.wait(timeout=10)
