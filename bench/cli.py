@@ -133,6 +133,17 @@ def bench_chaos(kills: int, shoppers: int, gap_s: float, seed: int) -> None:
     _echo_json(run(kills=kills, shoppers=shoppers, gap_s=gap_s, seed=seed))
 
 
+@bench.command("soak")
+@click.option("--minutes", type=float, default=10.0, show_default=True)
+@click.option("--rate", type=float, default=200.0, show_default=True, help="Offered raw records per second.")
+@click.option("--sample-s", type=float, default=10.0, show_default=True)
+def bench_soak(minutes: float, rate: float, sample_s: float) -> None:
+    """A steady offered load through the whole loop: the worker's RSS and lags over time (flat or not)."""
+    from bench.soak import run
+
+    _echo_json(run(minutes=minutes, rate=rate, sample_s=sample_s))
+
+
 @bench.command("replay")
 @click.option("--events", type=int, default=1_000_000, show_default=True, help="Simulated events in the log.")
 @click.option("--partitions", type=int, default=4, show_default=True)
