@@ -167,7 +167,8 @@ def metric_figures(history: History | Sequence[Snapshot]) -> list[Figure]:
             "Decisions by action and policy source",
             bars(_nested(snap.get("kairos_decisions_total"), "source", "action")),
             {"barmode": "group", "xaxis": {"type": "category"}},
-            "source triton: scored by the served policy; fallback: rules when Triton was slow or down",
+            "source rules: the exploring rules before the first learned release; triton: the served policy; "
+            "fallback: rules when Triton was slow or down",
         ),
         Figure(
             "decisions_per_s",
