@@ -42,7 +42,7 @@ _PARTITIONS = 4
 def slope_per_minute(times_s: list[float], values: list[float]) -> float:
     """The least-squares slope of ``values`` over ``times_s``, per minute (0 with fewer than two samples).
 
-    >>> slope_per_minute([0.0, 60.0, 120.0], [10.0, 11.0, 12.0])
+    >>> round(slope_per_minute([0.0, 60.0, 120.0], [10.0, 11.0, 12.0]), 9)
     1.0
     """
     if len(times_s) < 2:
