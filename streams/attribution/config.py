@@ -261,6 +261,27 @@ class AttributionConfig:
         """The longest configured window: the cap on a decision's own ``attribution_window_s``."""
         return max(w for c in COMPONENTS if (w := self.rule(c).window_s) is not None)
 
+    def window_s(self, component: RewardComponent, decision_window_s: float) -> float:
+        """The window of ``component`` for a decision whose own ``attribution_window_s`` is ``decision_window_s``:
+        the rule's, else the decision's own capped at the longest configured window.
+
+        >>> AttributionConfig().window_s(RewardComponent.CONVERSION, 10_800), AttributionConfig().window_s(
+        ...     RewardComponent.PENALTY, 10_800)
+        (10800.0, 1800.0)
+        """
+        configured = self.rule(component).window_s
+        return configured if configured is not None else min(float(decision_window_s), self.longest_window_s)
+
+    def early_components(self, decision_window_s: float) -> tuple[RewardComponent, ...]:
+        """The components of a decision's early reward: those whose window ends within :attr:`early_horizon_s`
+        (every component when none does).
+
+        >>> [c.value for c in AttributionConfig().early_components(10_800)]
+        ['transaction_value', 'conversion', 'penalty']
+        """
+        early = tuple(c for c in COMPONENTS if self.window_s(c, decision_window_s) <= self.early_horizon_s)
+        return early or COMPONENTS
+
     def reward_delay_s(self, decision_window_s: float, *, early: bool) -> float:
         """Event-time seconds from a decision to its ``early`` (or ``composite``) reward: the last of the
         components' closes (window plus backward window) plus the allowed lateness.
@@ -273,12 +294,9 @@ class AttributionConfig:
         >>> config.reward_delay_s(10_800, early=True), config.reward_delay_s(10_800, early=False)
         (11105.0, 605100.0)
         """
-        cap = self.longest_window_s
-        windows = {
-            c: (w if (w := self.rule(c).window_s) is not None else min(decision_window_s, cap)) for c in COMPONENTS
-        }
-        chosen = [c for c in COMPONENTS if windows[c] <= self.early_horizon_s] if early else []
-        return max(windows[c] + self.rule(c).backward_s for c in chosen or COMPONENTS) + self.allowed_lateness_s
+        components = self.early_components(decision_window_s) if early else COMPONENTS
+        closes = (self.window_s(c, decision_window_s) + self.rule(c).backward_s for c in components)
+        return max(closes) + self.allowed_lateness_s
 
     @property
     def max_backward_s(self) -> float:

@@ -112,16 +112,13 @@ class PendingDecision:
         """A fresh pending decision with its windows from ``config`` (``none`` actions are active at once)."""
         windows: dict[RewardComponent, tuple[int, int]] = {}
         closes: dict[RewardComponent, int] = {}
-        cap = config.longest_window_s
         for component in COMPONENTS:
-            rule = config.rule(component)
-            window_s = rule.window_s if rule.window_s is not None else min(float(info.attribution_window_s), cap)
-            start, end = info.time_us - micros(rule.backward_s), info.time_us + micros(window_s)
-            windows[component] = (start, end)
-            closes[component] = end + micros(rule.backward_s)
+            backward_us = micros(config.rule(component).backward_s)
+            end = info.time_us + micros(config.window_s(component, info.attribution_window_s))
+            windows[component] = (info.time_us - backward_us, end)
+            closes[component] = end + backward_us
         active = info.time_us if info.action.type is InterventionType.NONE else None
-        horizon = info.time_us + micros(config.early_horizon_s)
-        early = tuple(c for c in COMPONENTS if windows[c][1] <= horizon) or COMPONENTS
+        early = config.early_components(info.attribution_window_s)
         return cls(info, windows, closes, info.time_us + micros(config.activation_timeout_s), active, early=early)
 
     @property
