@@ -254,12 +254,11 @@ class DecisionStage:
             self._fallback.choose,
             lambda s, _c: self._fallback.explain_many(s),
         )
-        self._first = first
-        self._first_policy = (
-            None
-            if first is None
-            else DecisionPolicy(first.name, first.version, "rules", first.choose, self._fallback_policy.explain)
-        )
+        # until the first learned release: who scores, and how its decisions are logged
+        self._first: tuple[FirstPolicy, DecisionPolicy] | None = None
+        if first is not None:
+            logged = DecisionPolicy(first.name, first.version, "rules", first.choose, self._fallback_policy.explain)
+            self._first = (first, logged)
 
     def _decision_policy(self, policy: ServedPolicy) -> DecisionPolicy:
         names = self._encoder.state_names
@@ -276,7 +275,7 @@ class DecisionStage:
     def first_version(self) -> str | None:
         """The version of the policy deciding until the first learned release (``None`` once one was adopted, or
         when the served policy decides from the start)."""
-        return None if self._first is None else self._first.version
+        return None if self._first is None else self._first[0].version
 
     def offer_release(self, release: PolicyRelease) -> None:
         """Note a promoted version (thread-safe); the next :meth:`flush` adopts it if it is newer than the copy."""
@@ -299,8 +298,8 @@ class DecisionStage:
             return
         self._policy, self._served = policy, self._decision_policy(policy)
         if self._first is not None:
-            logger.info("the first learned release replaces %s", self._first.version)
-            self._first = self._first_policy = None
+            logger.info("the first learned release replaces %s", self._first[0].version)
+            self._first = None
         self.model_version = release.model_version
         if self._client is not None:
             self._client.model_version = str(release.model_version)
@@ -465,8 +464,9 @@ class DecisionStage:
         states = np.stack([p.state for p in prepared])
         vectors = np.stack([p.vectors for p in prepared])
         valid = np.stack([p.valid for p in prepared])
-        if self._first is not None and self._first_policy is not None:  # no learned release yet
-            return list(self._first.scores(states, vectors, valid)), self._first_policy
+        if self._first is not None:  # no learned release yet
+            first, logged = self._first
+            return list(first.scores(states, vectors, valid)), logged
         if self._client is not None:
             try:
                 out: list[npt.NDArray[np.float64]] = []

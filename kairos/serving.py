@@ -265,10 +265,12 @@ def learn_stage(settings: Settings) -> LearnStage[ServedPolicy]:
     """
     check_join_ttl(settings)
     parts = policy_parts(settings)
-    contexts: ContextStore = MemoryContexts(settings.learn.join_capacity)
+    capacity = settings.learn.join_capacity
+    contexts: ContextStore
     if settings.learn.contexts_store == "sqlite":
-        store_path = Path(settings.worker.data_dir) / "learn" / "contexts.sqlite"
-        contexts = SqliteContexts(store_path, capacity=settings.learn.join_capacity)
+        contexts = SqliteContexts(Path(settings.worker.data_dir) / "learn" / "contexts.sqlite", capacity=capacity)
+    else:
+        contexts = MemoryContexts(capacity)
     baseline = RulePolicy(parts.encoder) if settings.learn.vs_rules else None
     learner = OnlineLearner(parts.policy, learner_config(settings), contexts=contexts, baseline=baseline)
     publisher = None
