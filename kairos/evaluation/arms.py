@@ -137,7 +137,38 @@ class CFPolicy(GreedyPolicy):
         return np.where(m, c[:, :, self._accept].astype(np.float64) * value, MASKED_SCORE)
 
 
-class InputMask:
+class _SeenThrough:
+    """A policy that scores and learns on transformed inputs (:meth:`transform`); choice and version are the inner
+    policy's."""
+
+    def __init__(self, inner: Policy) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    @property
+    def version(self) -> str:
+        """The inner policy's version."""
+        return self.inner.version
+
+    def transform(self, state: F32, candidates: F32) -> tuple[F32, F32]:
+        """``(states [N, S'], candidates [N, K, A'])`` the inner policy sees for a batch."""
+        raise NotImplementedError
+
+    def scores(self, state: F32, candidates: F32, mask: npt.NDArray[np.bool_]) -> F64:
+        """The inner scores of the transformed vectors."""
+        return self.inner.scores(*self.transform(state, candidates), mask)
+
+    def choose(self, scores: F64, mask: npt.NDArray[np.bool_], seed: int) -> tuple[int, F64]:
+        """The inner choice."""
+        return self.inner.choose(scores, mask, seed)
+
+    def learn_one(self, feedback: Feedback) -> None:
+        """The inner learner on the transformed vectors."""
+        state, candidates = self.transform(feedback.state[None], feedback.candidates[None])
+        self.inner.learn_one(replace(feedback, state=state[0], candidates=candidates[0]))
+
+
+class InputMask(_SeenThrough):
     """A policy seen through blanked inputs: the named state and action dimensions read as 0, for scoring and
     learning alike (the rest is the inner policy's).
 
@@ -148,8 +179,7 @@ class InputMask:
     """
 
     def __init__(self, inner: Policy, state_keep: F32, action_keep: F32) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.state_keep = np.asarray(state_keep, dtype=np.float32)
         self.action_keep = np.asarray(action_keep, dtype=np.float32)
 
@@ -160,27 +190,12 @@ class InputMask:
         """Blank the state inputs named (or prefixed, for names ending in ``=``) in ``state``, likewise ``action``."""
         return cls(inner, _keep(encoder.state_names, state), _keep(encoder.action_names, action))
 
-    @property
-    def version(self) -> str:
-        """The inner policy's version."""
-        return self.inner.version
-
-    def scores(self, state: F32, candidates: F32, mask: npt.NDArray[np.bool_]) -> F64:
-        """The inner scores of the blanked vectors."""
-        return self.inner.scores(state * self.state_keep, candidates * self.action_keep, mask)
-
-    def choose(self, scores: F64, mask: npt.NDArray[np.bool_], seed: int) -> tuple[int, F64]:
-        """The inner choice."""
-        return self.inner.choose(scores, mask, seed)
-
-    def learn_one(self, feedback: Feedback) -> None:
-        """The inner learner on the blanked vectors."""
-        self.inner.learn_one(
-            replace(feedback, state=feedback.state * self.state_keep, candidates=feedback.candidates * self.action_keep)
-        )
+    def transform(self, state: F32, candidates: F32) -> tuple[F32, F32]:
+        """The vectors with the blanked inputs at 0 (new arrays: the caller's are not modified)."""
+        return state * self.state_keep, candidates * self.action_keep
 
 
-class Interactions:
+class Interactions(_SeenThrough):
     """A policy seen through state × action interactions: each candidate becomes ``[vec(s ⊗ a); a]`` and the state a
     constant, so a linear inner model (``NeuralBandit(hidden=())``) scores ``a·W·s + v·a + b`` — a linear contextual
     bandit whose ranking of the actions depends on the state (a linear model on ``[s; a]`` ranks every state's
@@ -190,40 +205,18 @@ class Interactions:
         inner: the policy that scores, chooses and learns (state dim 1, action dim ``S·A + A``).
     """
 
-    def __init__(self, inner: Policy) -> None:
-        self.inner = inner
-        self.name = inner.name
-
     @staticmethod
     def dims(state_dim: int, action_dim: int) -> tuple[int, int]:
         """The inner policy's ``(state_dim, action_dim)`` for an outer layout."""
         return 1, state_dim * action_dim + action_dim
 
-    @property
-    def version(self) -> str:
-        """The inner policy's version."""
-        return self.inner.version
-
-    @staticmethod
-    def _lift(state: F32, candidates: F32) -> tuple[F32, F32]:
+    def transform(self, state: F32, candidates: F32) -> tuple[F32, F32]:
+        """A constant state and the lifted candidates ``[vec(s ⊗ a); a]``."""
         s = np.asarray(state, dtype=np.float32).reshape(-1, state.shape[-1])
         c = np.asarray(candidates, dtype=np.float32).reshape(s.shape[0], -1, candidates.shape[-1])
         outer = np.einsum("ns,nka->nksa", s, c).reshape(c.shape[0], c.shape[1], -1)
         lifted = np.concatenate([outer, c], axis=-1).astype(np.float32)
         return np.ones((s.shape[0], 1), dtype=np.float32), lifted
-
-    def scores(self, state: F32, candidates: F32, mask: npt.NDArray[np.bool_]) -> F64:
-        """The inner scores of the lifted vectors."""
-        return self.inner.scores(*self._lift(state, candidates), mask)
-
-    def choose(self, scores: F64, mask: npt.NDArray[np.bool_], seed: int) -> tuple[int, F64]:
-        """The inner choice."""
-        return self.inner.choose(scores, mask, seed)
-
-    def learn_one(self, feedback: Feedback) -> None:
-        """The inner learner on the lifted vectors."""
-        state, candidates = self._lift(feedback.state[None], feedback.candidates[None])
-        self.inner.learn_one(replace(feedback, state=state[0], candidates=candidates[0]))
 
 
 def _keep(names: tuple[str, ...], blank: tuple[str, ...]) -> F32:
